@@ -1,0 +1,3 @@
+module github.com/tabraft/tabraft
+
+go 1.26
