@@ -1,0 +1,111 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+)
+
+// Config configures one member's core. Times are in ticks: the host calls
+// Tick at a fixed interval (10 ms in tabraft), so the defaults give
+// heartbeats every 50 ms and election timeouts drawn from [150, 300) ms.
+type Config struct {
+	// ID is this member's id; it must not be None.
+	ID NodeID
+	// Voters is the initial configuration, used only when Storage holds none.
+	Voters []NodeID
+	// Learners is the initial set of non-voting members (with Voters).
+	Learners []NodeID
+	// Storage provides the persisted state to restart from. Required.
+	Storage Storage
+	// Applied is the last index the state machine already applied (after a
+	// restart with a durable state machine); committed entries above it are
+	// handed out again.
+	Applied uint64
+	// Rand is the source of election-timeout randomness. Seed it for
+	// reproducible runs; a nil Rand gets one seeded from ID.
+	Rand *rand.Rand
+
+	// ElectionTick is the minimum election timeout; the real timeout is drawn
+	// from [ElectionTick, 2*ElectionTick). Default 15.
+	ElectionTick int
+	// HeartbeatTick is the leader's heartbeat interval. Default 5.
+	HeartbeatTick int
+
+	// MaxSizePerMsg bounds the entry bytes of one MsgApp (at least one entry
+	// is always sent). Default 64 KiB.
+	MaxSizePerMsg uint64
+	// MaxInflightMsgs bounds the MsgApps in flight to one follower. Default 256.
+	MaxInflightMsgs int
+	// MaxInflightBytes bounds the entry bytes in flight to one follower
+	// (0: only MaxInflightMsgs applies). Default 8 MiB.
+	MaxInflightBytes uint64
+	// MaxCommittedSizePerReady bounds the bytes of CommittedEntries in one
+	// Ready. Default 16 MiB.
+	MaxCommittedSizePerReady uint64
+	// MaxUncommittedEntriesSize bounds the bytes a leader accepts but has not
+	// committed; proposals beyond it fail with ErrProposalDropped. 0 = no limit.
+	MaxUncommittedEntriesSize uint64
+
+	// DisablePreVote turns off the pre-vote phase (on by default): with
+	// pre-vote a member that cannot win does not bump the cluster's term.
+	DisablePreVote bool
+	// DisableCheckQuorum turns off check-quorum (on by default): with it a
+	// leader steps down when it has not heard from a quorum for an election
+	// timeout, and followers that hear a leader ignore vote requests.
+	DisableCheckQuorum bool
+}
+
+// Errors returned by the core.
+var (
+	// ErrNoLeader is returned for a proposal made while no leader is known.
+	ErrNoLeader = errors.New("raft: no leader known")
+	// ErrProposalDropped is returned when a proposal cannot be accepted now
+	// (leadership transfer in progress, or too many uncommitted bytes).
+	ErrProposalDropped = errors.New("raft: proposal dropped")
+	// ErrStepLocalMsg is returned when the network hands Step a local-only message.
+	ErrStepLocalMsg = errors.New("raft: local message type received from the network")
+	// ErrUnknownSender is returned for a message from a member outside the configuration.
+	ErrUnknownSender = errors.New("raft: message from a member not in the configuration")
+	// ErrInvalidMessage is returned for a message that is malformed.
+	ErrInvalidMessage = errors.New("raft: invalid message")
+)
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if cfg.ID == None {
+		return cfg, errors.New("raft: config: ID must not be zero")
+	}
+	if cfg.Storage == nil {
+		return cfg, errors.New("raft: config: Storage is required")
+	}
+	if cfg.ElectionTick == 0 {
+		cfg.ElectionTick = 15
+	}
+	if cfg.HeartbeatTick == 0 {
+		cfg.HeartbeatTick = 5
+	}
+	if cfg.HeartbeatTick <= 0 || cfg.ElectionTick <= cfg.HeartbeatTick {
+		return cfg, fmt.Errorf("raft: config: ElectionTick (%d) must exceed HeartbeatTick (%d) > 0",
+			cfg.ElectionTick, cfg.HeartbeatTick)
+	}
+	if cfg.MaxSizePerMsg == 0 {
+		cfg.MaxSizePerMsg = 64 << 10
+	}
+	if cfg.MaxInflightMsgs == 0 {
+		cfg.MaxInflightMsgs = 256
+	}
+	if cfg.MaxInflightMsgs < 0 {
+		return cfg, errors.New("raft: config: MaxInflightMsgs must be positive")
+	}
+	if cfg.MaxInflightBytes == 0 {
+		cfg.MaxInflightBytes = 8 << 20
+	}
+	if cfg.MaxCommittedSizePerReady == 0 {
+		cfg.MaxCommittedSizePerReady = 16 << 20
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(uint64(cfg.ID), 0x7ab7af7))
+	}
+	return cfg, nil
+}

@@ -1,0 +1,172 @@
+package raft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// cluster is a test harness: members with memory storage and a network that
+// delivers instantly, in order, unless a link is cut. It drives Ready/Advance
+// exactly as a host must (persist, send, apply, advance).
+type cluster struct {
+	t       testing.TB
+	nodes   map[NodeID]*Node
+	stores  map[NodeID]*MemoryStorage
+	applied map[NodeID][]Entry
+	ids     []NodeID
+	cut     map[[2]NodeID]bool // cut[from,to]
+	queue   []Message
+	// drop, when set, decides to lose a message (checked after cuts).
+	drop func(Message) bool
+}
+
+func newCluster(t testing.TB, n int, tweak func(*Config)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, nodes: map[NodeID]*Node{}, stores: map[NodeID]*MemoryStorage{},
+		applied: map[NodeID][]Entry{}, cut: map[[2]NodeID]bool{}}
+	for i := 1; i <= n; i++ {
+		c.ids = append(c.ids, NodeID(i))
+	}
+	for _, id := range c.ids {
+		c.stores[id] = NewMemoryStorage()
+		c.start(id, tweak)
+	}
+	return c
+}
+
+func (c *cluster) start(id NodeID, tweak func(*Config)) {
+	c.t.Helper()
+	cfg := &Config{ID: id, Voters: c.ids, Storage: c.stores[id],
+		Rand: rand.New(rand.NewPCG(uint64(id), 42))}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	nd, err := NewNode(cfg)
+	if err != nil {
+		c.t.Fatalf("NewNode(%d): %v", id, err)
+	}
+	c.nodes[id] = nd
+	c.applied[id] = nil
+}
+
+// restart simulates a crash: the node loses everything but its storage.
+func (c *cluster) restart(id NodeID) {
+	c.start(id, nil)
+}
+
+// process handles every pending Ready and delivers messages until quiet.
+func (c *cluster) process() {
+	c.t.Helper()
+	for round := 0; round < 100000; round++ {
+		progressed := false
+		for _, id := range c.ids {
+			nd := c.nodes[id]
+			if nd == nil || !nd.HasReady() {
+				continue
+			}
+			progressed = true
+			rd := nd.Ready()
+			if err := c.stores[id].Save(&rd); err != nil {
+				c.t.Fatalf("node %d: save: %v", id, err)
+			}
+			for _, m := range rd.Messages {
+				if !c.cut[[2]NodeID{m.From, m.To}] && (c.drop == nil || !c.drop(m)) {
+					c.queue = append(c.queue, m)
+				}
+			}
+			c.applied[id] = append(c.applied[id], rd.CommittedEntries...)
+			nd.Advance()
+		}
+		if len(c.queue) > 0 {
+			progressed = true
+			q := c.queue
+			c.queue = nil
+			for _, m := range q {
+				if nd := c.nodes[m.To]; nd != nil {
+					_ = nd.Step(m)
+				}
+			}
+		}
+		if !progressed {
+			return
+		}
+	}
+	c.t.Fatalf("cluster never went quiet")
+}
+
+// tick advances every live node by n ticks, processing after each.
+func (c *cluster) tick(n int) {
+	for i := 0; i < n; i++ {
+		for _, id := range c.ids {
+			if nd := c.nodes[id]; nd != nil {
+				nd.Tick()
+			}
+		}
+		c.process()
+	}
+}
+
+func (c *cluster) campaign(id NodeID) {
+	c.t.Helper()
+	if err := c.nodes[id].Campaign(); err != nil {
+		c.t.Fatalf("campaign %d: %v", id, err)
+	}
+	c.process()
+}
+
+func (c *cluster) leader() NodeID {
+	var lead NodeID
+	for _, id := range c.ids {
+		if nd := c.nodes[id]; nd != nil && nd.r.role == Leader {
+			if lead != None && c.nodes[lead].r.term == nd.r.term {
+				c.t.Fatalf("two leaders in term %d: %d and %d", nd.r.term, lead, id)
+			}
+			if lead == None || nd.r.term > c.nodes[lead].r.term {
+				lead = id
+			}
+		}
+	}
+	return lead
+}
+
+// isolate cuts every link to and from id.
+func (c *cluster) isolate(id NodeID) {
+	for _, o := range c.ids {
+		if o != id {
+			c.cut[[2]NodeID{id, o}] = true
+			c.cut[[2]NodeID{o, id}] = true
+		}
+	}
+}
+
+func (c *cluster) heal() { c.cut = map[[2]NodeID]bool{} }
+
+func (c *cluster) propose(id NodeID, data string) {
+	c.t.Helper()
+	if err := c.nodes[id].Propose([]byte(data)); err != nil {
+		c.t.Fatalf("propose on %d: %v", id, err)
+	}
+	c.process()
+}
+
+// appliedData returns the non-empty commands id applied, in order.
+func (c *cluster) appliedData(id NodeID) []string {
+	var out []string
+	for _, e := range c.applied[id] {
+		if e.Type == EntryNormal && len(e.Data) > 0 {
+			out = append(out, string(e.Data))
+		}
+	}
+	return out
+}
+
+func (c *cluster) String() string {
+	s := ""
+	for _, id := range c.ids {
+		if nd := c.nodes[id]; nd != nil {
+			s += fmt.Sprintf("%d: %s term=%d %s\n", id, nd.r.role, nd.r.term, nd.r.log.String())
+		}
+	}
+	return s
+}

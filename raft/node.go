@@ -1,0 +1,265 @@
+package raft
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Node is one member's consensus core: a deterministic state machine with
+// no goroutines, clock or I/O. The host feeds it ticks, messages and
+// proposals, and repeatedly collects a Ready, handles it (see Ready for the
+// order) and calls Advance. All methods must be called from one goroutine,
+// and no other method may be called between Ready and Advance.
+type Node struct {
+	r        *raft
+	prevSoft SoftState
+	prevHard HardState
+
+	// What the outstanding Ready handed out, for Advance.
+	inReady       bool
+	readyHard     HardState
+	readyLastEnt  Entry
+	readyApplying uint64
+}
+
+// NewNode creates a member from its configuration, restoring whatever
+// cfg.Storage holds.
+func NewNode(cfg *Config) (*Node, error) {
+	r, err := newRaft(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{r: r}
+	n.prevSoft = n.softState()
+	n.prevHard = n.hardState()
+	return n, nil
+}
+
+func (n *Node) softState() SoftState { return SoftState{Lead: n.r.lead, Role: n.r.role} }
+
+func (n *Node) hardState() HardState {
+	return HardState{Term: n.r.term, Vote: n.r.vote, Commit: n.r.log.committed}
+}
+
+// Tick advances the member's logical clock by one tick.
+func (n *Node) Tick() { n.r.tick() }
+
+// Campaign makes the member start an election now (with a pre-vote phase
+// unless disabled).
+func (n *Node) Campaign() error { return n.r.step(Message{Type: MsgHup}) }
+
+// Propose submits data to be appended to the log. On a follower it is
+// forwarded to the leader; with no known leader it fails with ErrNoLeader.
+// A nil error means accepted for replication, not committed.
+func (n *Node) Propose(data []byte) error {
+	return n.r.step(Message{Type: MsgProp, From: n.r.id, Entries: []Entry{{Data: data}}})
+}
+
+// ProposeBatch submits several commands as one proposal (they are appended
+// contiguously and replicated together).
+func (n *Node) ProposeBatch(data [][]byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	ents := make([]Entry, len(data))
+	for i, d := range data {
+		ents[i].Data = d
+	}
+	return n.r.step(Message{Type: MsgProp, From: n.r.id, Entries: ents})
+}
+
+// Step hands the member a message received from the network. Malformed
+// messages, local-only types and messages from members outside the
+// configuration are refused with an error and change nothing.
+func (n *Node) Step(m Message) error {
+	if err := n.validate(&m); err != nil {
+		return err
+	}
+	return n.r.step(m)
+}
+
+// ReportUnreachable tells the core that a message to id could not be
+// delivered, so replication to it falls back to probing.
+func (n *Node) ReportUnreachable(id NodeID) {
+	_ = n.r.step(Message{Type: MsgUnreachable, From: id})
+}
+
+// validate rejects what no correct member sends. The core must survive
+// arbitrary bytes from a hostile or buggy peer without breaking an invariant.
+func (n *Node) validate(m *Message) error {
+	r := n.r
+	if m.Type >= numMessageTypes {
+		return fmt.Errorf("%w: unknown type %d", ErrInvalidMessage, uint8(m.Type))
+	}
+	if m.Type.IsLocal() {
+		return fmt.Errorf("%w: %s", ErrStepLocalMsg, m.Type)
+	}
+	if m.From == None || m.From == r.id {
+		return fmt.Errorf("%w: %s from %d", ErrInvalidMessage, m.Type, m.From)
+	}
+	if m.To != r.id {
+		return fmt.Errorf("%w: %s addressed to %d, this is %d", ErrInvalidMessage, m.Type, m.To, r.id)
+	}
+	if m.Term == 0 && m.Type != MsgProp && m.Type != MsgReadIndex {
+		return fmt.Errorf("%w: %s without a term", ErrInvalidMessage, m.Type)
+	}
+	if !r.isMember(m.From) && !acceptedFromStrangers(m.Type) && len(r.prs) > 0 {
+		return fmt.Errorf("%w: %s from %d", ErrUnknownSender, m.Type, m.From)
+	}
+	switch m.Type {
+	case MsgApp:
+		if m.LogTerm > m.Term {
+			return fmt.Errorf("%w: MsgApp prev term %d above message term %d", ErrInvalidMessage, m.LogTerm, m.Term)
+		}
+		prevTerm := m.LogTerm
+		for i := range m.Entries {
+			e := &m.Entries[i]
+			if e.Index != m.Index+1+uint64(i) || e.Index == 0 {
+				return fmt.Errorf("%w: MsgApp entry %d has index %d after prev %d", ErrInvalidMessage, i, e.Index, m.Index)
+			}
+			if e.Term < prevTerm || e.Term > m.Term || e.Term == 0 {
+				return fmt.Errorf("%w: MsgApp entry %d has term %d (prev %d, message %d)", ErrInvalidMessage, e.Index, e.Term, prevTerm, m.Term)
+			}
+			prevTerm = e.Term
+		}
+	case MsgVote, MsgPreVote:
+		if m.LogTerm > m.Term {
+			return fmt.Errorf("%w: %s last log term %d above its term %d", ErrInvalidMessage, m.Type, m.LogTerm, m.Term)
+		}
+	}
+	return nil
+}
+
+// acceptedFromStrangers lists what a member accepts from outside its known
+// configuration: what a leader sends. A member whose configuration is
+// behind (it has not yet applied its own addition, or the leader's) must
+// still be reachable by the leader; elections and proposals stay closed.
+func acceptedFromStrangers(t MessageType) bool {
+	switch t {
+	case MsgApp, MsgHeartbeat, MsgSnap:
+		return true
+	}
+	return false
+}
+
+// HasReady reports whether Ready would return anything.
+func (n *Node) HasReady() bool {
+	r := n.r
+	if r.role == Leader && r.appendsDirty {
+		return true
+	}
+	return len(r.msgs) > 0 || n.softState() != n.prevSoft || n.hardState() != n.prevHard ||
+		r.log.stable < r.log.lastIndex() || r.log.hasNextCommitted()
+}
+
+// Ready returns the work accumulated since the last Advance. Handle it and
+// call Advance before calling anything else on the Node.
+func (n *Node) Ready() Ready {
+	r := n.r
+	r.flushAppends()
+	var rd Ready
+	if ss := n.softState(); ss != n.prevSoft {
+		rd.SoftState = &ss
+		n.prevSoft = ss
+	}
+	if hs := n.hardState(); hs != n.prevHard {
+		rd.HardState = hs
+		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote
+	}
+	if u := r.log.unstable(); len(u) > 0 {
+		rd.Entries = u
+		rd.MustSync = true
+	}
+	rd.CommittedEntries = r.log.nextCommitted(r.cfg.MaxCommittedSizePerReady)
+	rd.Messages = r.msgs
+	r.msgs = nil
+
+	n.inReady = true
+	n.readyHard = rd.HardState
+	n.readyLastEnt = Entry{}
+	if k := len(rd.Entries); k > 0 {
+		n.readyLastEnt = Entry{Index: rd.Entries[k-1].Index, Term: rd.Entries[k-1].Term}
+	}
+	n.readyApplying = r.log.applying
+	if k := len(rd.CommittedEntries); k > 0 {
+		n.readyApplying = rd.CommittedEntries[k-1].Index
+		r.log.applying = n.readyApplying
+	}
+	return rd
+}
+
+// Advance tells the core the last Ready was handled: its entries and hard
+// state are durable, its messages sent, its committed entries applied.
+func (n *Node) Advance() {
+	if !n.inReady {
+		return
+	}
+	n.inReady = false
+	r := n.r
+	if !n.readyHard.IsEmpty() {
+		n.prevHard = n.readyHard
+	}
+	if n.readyLastEnt.Index > 0 {
+		r.advanceStable(n.readyLastEnt.Index, n.readyLastEnt.Term)
+	}
+	if n.readyApplying > r.log.applied {
+		r.log.applied = n.readyApplying
+	}
+}
+
+// Status is a snapshot of a member's state for display and tests.
+type Status struct {
+	ID        NodeID
+	Role      Role
+	Lead      NodeID
+	Term      uint64
+	Vote      NodeID
+	Commit    uint64
+	Applied   uint64
+	LastIndex uint64
+	LastTerm  uint64
+	// Progress is the leader's view of each member (nil unless leading).
+	Progress map[NodeID]ProgressStatus
+}
+
+// ProgressStatus is the leader's view of one member's log.
+type ProgressStatus struct {
+	Match, Next  uint64
+	State        string
+	RecentActive bool
+	Learner      bool
+}
+
+// Status returns the member's current state.
+func (n *Node) Status() Status {
+	r := n.r
+	s := Status{
+		ID: r.id, Role: r.role, Lead: r.lead, Term: r.term, Vote: r.vote,
+		Commit: r.log.committed, Applied: r.log.applied,
+		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(),
+	}
+	if r.role == Leader {
+		s.Progress = make(map[NodeID]ProgressStatus, len(r.prs))
+		for id, pr := range r.prs {
+			s.Progress[id] = ProgressStatus{Match: pr.match, Next: pr.next, State: pr.state.String(),
+				RecentActive: pr.recentActive, Learner: pr.isLearner}
+		}
+	}
+	return s
+}
+
+// Members returns the voters and learners of the current configuration.
+func (n *Node) Members() ConfState {
+	var cs ConfState
+	for _, id := range n.r.voters[0].Slice() {
+		cs.Voters = append(cs.Voters, NodeID(id))
+	}
+	for _, id := range n.r.voters[1].Slice() {
+		cs.VotersOutgoing = append(cs.VotersOutgoing, NodeID(id))
+	}
+	for id := range n.r.learners {
+		cs.Learners = append(cs.Learners, id)
+	}
+	slices.Sort(cs.Learners)
+	return cs
+}
