@@ -19,28 +19,34 @@ type cluster struct {
 	queue   []Message
 	// drop, when set, decides to lose a message (checked after cuts).
 	drop func(Message) bool
+	// tweak adjusts every node's config, on restarts too.
+	tweak func(*Config)
 }
 
 func newCluster(t testing.TB, n int, tweak func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, nodes: map[NodeID]*Node{}, stores: map[NodeID]*MemoryStorage{},
-		applied: map[NodeID][]Entry{}, cut: map[[2]NodeID]bool{}}
+		applied: map[NodeID][]Entry{}, cut: map[[2]NodeID]bool{}, tweak: tweak}
 	for i := 1; i <= n; i++ {
 		c.ids = append(c.ids, NodeID(i))
 	}
 	for _, id := range c.ids {
 		c.stores[id] = NewMemoryStorage()
-		c.start(id, tweak)
+		c.start(id, nil)
 	}
 	return c
 }
 
-func (c *cluster) start(id NodeID, tweak func(*Config)) {
+// start (re)creates node id from its storage; extra adjusts its config
+// after the cluster-wide tweak.
+func (c *cluster) start(id NodeID, extra func(*Config)) {
 	c.t.Helper()
 	cfg := &Config{ID: id, Voters: c.ids, Storage: c.stores[id],
 		Rand: rand.New(rand.NewPCG(uint64(id), 42))}
-	if tweak != nil {
-		tweak(cfg)
+	for _, f := range []func(*Config){c.tweak, extra} {
+		if f != nil {
+			f(cfg)
+		}
 	}
 	nd, err := NewNode(cfg)
 	if err != nil {
