@@ -47,6 +47,29 @@ type Config struct {
 	// committed; proposals beyond it fail with ErrProposalDropped. 0 = no limit.
 	MaxUncommittedEntriesSize uint64
 
+	// SnapshotEntries and SnapshotBytes are the compaction policy:
+	// ShouldCompact reports true once this many entries (default 10,000) or
+	// bytes (default 8 MiB) were applied since the last snapshot.
+	SnapshotEntries uint64
+	SnapshotBytes   uint64
+	// CompactionKeepEntries is how many applied entries Compact keeps
+	// behind the snapshot, so that a follower slightly behind catches up
+	// from the log rather than needing the whole snapshot. Default 1,000.
+	CompactionKeepEntries uint64
+	// SnapshotChunkSize bounds the data of one MsgSnap. The default leaves
+	// room for framing within 16 KiB, the portable WebRTC message size.
+	SnapshotChunkSize uint64
+	// MaxSnapshotSize is the largest snapshot a follower accepts. Default 1 GiB.
+	MaxSnapshotSize uint64
+
+	// ReadOnlyLeaseBased serves ReadIndex on the leader without a heartbeat
+	// round, trusting that no other leader can have been elected within an
+	// election timeout of the last quorum contact. That assumes clocks
+	// that run at about the same rate on every member (bounded drift, no
+	// paused processes beyond the timeout) — a browser tab that is frozen
+	// and thawed breaks it. It requires check-quorum; off by default.
+	ReadOnlyLeaseBased bool
+
 	// DisablePreVote turns off the pre-vote phase (on by default): with
 	// pre-vote a member that cannot win does not bump the cluster's term.
 	DisablePreVote bool
@@ -103,6 +126,24 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxCommittedSizePerReady == 0 {
 		cfg.MaxCommittedSizePerReady = 16 << 20
+	}
+	if cfg.SnapshotEntries == 0 {
+		cfg.SnapshotEntries = 10000
+	}
+	if cfg.SnapshotBytes == 0 {
+		cfg.SnapshotBytes = 8 << 20
+	}
+	if cfg.CompactionKeepEntries == 0 {
+		cfg.CompactionKeepEntries = 1000
+	}
+	if cfg.SnapshotChunkSize == 0 {
+		cfg.SnapshotChunkSize = 16<<10 - 512
+	}
+	if cfg.MaxSnapshotSize == 0 {
+		cfg.MaxSnapshotSize = 1 << 30
+	}
+	if cfg.ReadOnlyLeaseBased && cfg.DisableCheckQuorum {
+		return cfg, errors.New("raft: config: lease-based reads need check-quorum")
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(uint64(cfg.ID), 0x7ab7af7))

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -100,7 +101,7 @@ func (n *Node) validate(m *Message) error {
 	if m.To != r.id {
 		return fmt.Errorf("%w: %s addressed to %d, this is %d", ErrInvalidMessage, m.Type, m.To, r.id)
 	}
-	if m.Term == 0 && m.Type != MsgProp && m.Type != MsgReadIndex {
+	if m.Term == 0 && !termless(m.Type) {
 		return fmt.Errorf("%w: %s without a term", ErrInvalidMessage, m.Type)
 	}
 	if !r.isMember(m.From) && !acceptedFromStrangers(m.Type) && len(r.prs) > 0 {
@@ -121,6 +122,10 @@ func (n *Node) validate(m *Message) error {
 				return fmt.Errorf("%w: MsgApp entry %d has term %d (prev %d, message %d)", ErrInvalidMessage, e.Index, e.Term, prevTerm, m.Term)
 			}
 			prevTerm = e.Term
+		}
+	case MsgSnap, MsgSnapResp:
+		if m.Chunk == nil {
+			return fmt.Errorf("%w: %s without a chunk", ErrInvalidMessage, m.Type)
 		}
 	case MsgVote, MsgPreVote:
 		if m.LogTerm > m.Term {
@@ -145,19 +150,37 @@ func acceptedFromStrangers(t MessageType) bool {
 // HasReady reports whether Ready would return anything.
 func (n *Node) HasReady() bool {
 	r := n.r
-	if r.role == Leader && r.appendsDirty {
+	if r.role == Leader && (r.appendsDirty || r.needReadRound()) {
 		return true
 	}
 	return len(r.msgs) > 0 || n.softState() != n.prevSoft || n.hardState() != n.prevHard ||
-		r.log.stable < r.log.lastIndex() || r.log.hasNextCommitted()
+		r.log.stable < r.log.lastIndex() || r.log.hasNextCommitted() ||
+		len(r.readStates) > 0 || r.unsavedSnapshot != nil || r.confChanged
 }
 
 // Ready returns the work accumulated since the last Advance. Handle it and
 // call Advance before calling anything else on the Node.
 func (n *Node) Ready() Ready {
 	r := n.r
-	r.flushAppends()
 	var rd Ready
+	// Hand out committed entries first: configuration changes take effect
+	// as they are handed out, and may make the leader append (leave a joint
+	// configuration) or step down, which the rest of this Ready reflects.
+	rd.CommittedEntries = r.log.nextCommitted(r.cfg.MaxCommittedSizePerReady)
+	if k := len(rd.CommittedEntries); k > 0 {
+		r.log.applying = rd.CommittedEntries[k-1].Index
+		for i := range rd.CommittedEntries {
+			e := &rd.CommittedEntries[i]
+			r.bytesSinceSnapshot += e.size()
+			if e.Type == EntryConfChange {
+				r.applyConfChangeEntry(e)
+			}
+		}
+	}
+	r.flushAppends()
+	if r.role == Leader && r.needReadRound() {
+		r.sendReadRound()
+	}
 	if ss := n.softState(); ss != n.prevSoft {
 		rd.SoftState = &ss
 		n.prevSoft = ss
@@ -166,13 +189,24 @@ func (n *Node) Ready() Ready {
 		rd.HardState = hs
 		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote
 	}
+	if r.unsavedSnapshot != nil {
+		rd.Snapshot = *r.unsavedSnapshot
+		r.unsavedSnapshot = nil
+		rd.MustSync = true
+	}
 	if u := r.log.unstable(); len(u) > 0 {
 		rd.Entries = u
 		rd.MustSync = true
 	}
-	rd.CommittedEntries = r.log.nextCommitted(r.cfg.MaxCommittedSizePerReady)
+	if r.confChanged {
+		cs := r.confState
+		rd.ConfState = &cs
+		r.confChanged = false
+	}
 	rd.Messages = r.msgs
 	r.msgs = nil
+	rd.ReadStates = r.readStates
+	r.readStates = nil
 
 	n.inReady = true
 	n.readyHard = rd.HardState
@@ -181,10 +215,6 @@ func (n *Node) Ready() Ready {
 		n.readyLastEnt = Entry{Index: rd.Entries[k-1].Index, Term: rd.Entries[k-1].Term}
 	}
 	n.readyApplying = r.log.applying
-	if k := len(rd.CommittedEntries); k > 0 {
-		n.readyApplying = rd.CommittedEntries[k-1].Index
-		r.log.applying = n.readyApplying
-	}
 	return rd
 }
 
@@ -205,6 +235,46 @@ func (n *Node) Advance() {
 	if n.readyApplying > r.log.applied {
 		r.log.applied = n.readyApplying
 	}
+}
+
+// ProposeConfChange proposes a membership change. Only one may be pending
+// at a time (ErrConfChangePending); see ConfChange for one-step and joint
+// changes.
+func (n *Node) ProposeConfChange(cc ConfChange) error {
+	if _, err := nextConfState(n.r.confState, cc); err != nil {
+		return err
+	}
+	return n.r.step(Message{Type: MsgProp, From: n.r.id,
+		Entries: []Entry{{Type: EntryConfChange, Data: cc.Marshal()}}})
+}
+
+// ReadIndex requests a linearizable read. When it is safe, a ReadState
+// with the same ctx appears in a Ready: serve the read once the state
+// machine has applied up to its Index. Give each request a distinct ctx.
+func (n *Node) ReadIndex(ctx []byte) error {
+	return n.r.step(Message{Type: MsgReadIndex, From: n.r.id, Context: ctx})
+}
+
+// TransferLeadership asks the leader to hand leadership to target (None:
+// the most up-to-date voter). Proposals are refused until it completes or
+// an election timeout passes.
+func (n *Node) TransferLeadership(target NodeID) error {
+	return n.r.step(Message{Type: MsgTransferLeader, From: n.r.id, Index: uint64(target)})
+}
+
+// ShouldCompact reports whether the compaction policy (Config.SnapshotEntries,
+// Config.SnapshotBytes) asks for a snapshot now.
+func (n *Node) ShouldCompact() bool { return n.r.shouldCompact() }
+
+// Compact records data, the state machine's image at the last applied
+// index, as the latest snapshot and drops the log behind it (keeping
+// Config.CompactionKeepEntries). Call it after Advance; store the returned
+// snapshot (MemoryStorage.Compact) so a restart begins from it.
+func (n *Node) Compact(data []byte) (Snapshot, error) {
+	if n.inReady {
+		return Snapshot{}, errors.New("raft: Compact called between Ready and Advance")
+	}
+	return n.r.compact(data)
 }
 
 // Status is a snapshot of a member's state for display and tests.
@@ -248,18 +318,9 @@ func (n *Node) Status() Status {
 	return s
 }
 
-// Members returns the voters and learners of the current configuration.
+// Members returns the configuration in force.
 func (n *Node) Members() ConfState {
-	var cs ConfState
-	for _, id := range n.r.voters[0].Slice() {
-		cs.Voters = append(cs.Voters, NodeID(id))
-	}
-	for _, id := range n.r.voters[1].Slice() {
-		cs.VotersOutgoing = append(cs.VotersOutgoing, NodeID(id))
-	}
-	for id := range n.r.learners {
-		cs.Learners = append(cs.Learners, id)
-	}
-	slices.Sort(cs.Learners)
-	return cs
+	cs := n.r.confState
+	return ConfState{Voters: slices.Clone(cs.Voters), Learners: slices.Clone(cs.Learners),
+		VotersOutgoing: slices.Clone(cs.VotersOutgoing), LearnersNext: slices.Clone(cs.LearnersNext)}
 }

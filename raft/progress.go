@@ -43,6 +43,7 @@ type progress struct {
 	sentCommit uint64
 	// pendingSnapshot is the index of the snapshot being sent in stateSnapshot.
 	pendingSnapshot uint64
+	snapXfer        *snapshotInTransfer
 	isLearner       bool
 	inflights       inflights
 }
@@ -57,6 +58,7 @@ func (p *progress) becomeProbe() {
 	p.state = stateProbe
 	p.probeSent = false
 	p.pendingSnapshot = 0
+	p.snapXfer = nil
 	p.inflights.reset()
 }
 
@@ -64,6 +66,8 @@ func (p *progress) becomeReplicate() {
 	p.state = stateReplicate
 	p.next = p.match + 1
 	p.probeSent = false
+	p.pendingSnapshot = 0
+	p.snapXfer = nil
 	p.inflights.reset()
 }
 

@@ -40,6 +40,27 @@ type raft struct {
 	// MsgApps are built once per Ready so that proposals batch naturally.
 	appendsDirty    bool
 	uncommittedSize uint64
+
+	// confState is the configuration in force (voters/learners mirror it);
+	// confChanged says the host has not been told of it yet.
+	confState   ConfState
+	confChanged bool
+	// pendingConfIndex is the index of the last configuration change the
+	// leader appended; no other is accepted until it is applied.
+	pendingConfIndex uint64
+
+	// snapshot is the latest snapshot (sent to followers that need it);
+	// unsavedSnapshot is one received from the leader, for the host to store.
+	snapshot           *Snapshot
+	snapCRC            uint32
+	snapCRCValid       bool
+	unsavedSnapshot    *Snapshot
+	pendingSnap        *pendingSnapshot
+	bytesSinceSnapshot uint64
+
+	leadTransferee NodeID
+	ro             readOnly
+	readStates     []ReadState
 }
 
 func newRaft(c *Config) (*raft, error) {
@@ -82,17 +103,31 @@ func newRaft(c *Config) (*raft, error) {
 	}
 	r.log.applying = r.log.applied
 	r.term, r.vote = hs.Term, hs.Vote
+	if !snap.IsEmpty() {
+		r.snapshot = &snap
+	}
 
 	if len(cs.Voters) == 0 {
 		cs = ConfState{Voters: cfg.Voters, Learners: cfg.Learners}
+		cs.normalize()
 	}
 	r.applyConfState(cs)
+	// Configuration changes take effect when applied: replay those the
+	// state machine already applied before the restart.
+	for i := r.log.firstIndex(); i <= r.log.applied; i++ {
+		if e := r.log.entry(i); e.Type == EntryConfChange {
+			r.applyConfChangeEntry(e)
+		}
+	}
+	r.confChanged = false
 	r.becomeFollower(r.term, None)
 	return r, nil
 }
 
 // applyConfState installs a configuration.
 func (r *raft) applyConfState(cs ConfState) {
+	r.confState = cs
+	r.confChanged = true
 	r.voters = quorum.JointConfig{quorum.MajorityConfig{}, nil}
 	for _, id := range cs.Voters {
 		r.voters[0][uint64(id)] = struct{}{}
@@ -132,6 +167,9 @@ func (r *raft) applyConfState(cs ConfState) {
 		add(id, true)
 	}
 	slices.Sort(r.peers)
+	if r.leadTransferee != None && !r.isVoter(r.leadTransferee) {
+		r.leadTransferee = None
+	}
 }
 
 // isMember reports whether id is a voter or learner of the configuration.
@@ -154,7 +192,7 @@ func (r *raft) AckedIndex(id quorum.ID) (uint64, bool) {
 
 func (r *raft) send(m Message) {
 	m.From = r.id
-	if m.Term == 0 && m.Type != MsgProp && m.Type != MsgReadIndex {
+	if m.Term == 0 && !termless(m.Type) {
 		m.Term = r.term
 	}
 	r.msgs = append(r.msgs, m)
@@ -174,6 +212,9 @@ func (r *raft) reset(term uint64) {
 	r.votes = nil
 	r.appendsDirty = false
 	r.uncommittedSize = 0
+	r.leadTransferee = None
+	r.pendingConfIndex = 0
+	r.ro = readOnly{}
 	last := r.log.lastIndex()
 	for id, pr := range r.prs {
 		*pr = progress{next: last + 1, isLearner: pr.isLearner, inflights: pr.inflights}
@@ -219,7 +260,11 @@ func (r *raft) becomeLeader() {
 	}
 	// The no-op of the new term: committing it commits every earlier entry
 	// (entries of older terms are never committed by counting, Figure 8).
-	r.appendEntries([]Entry{{}})
+	_ = r.appendEntries([]Entry{{}})
+	// No configuration change until that no-op is applied: a change
+	// appended before the leader committed in its term could overlap an
+	// uncommitted change of a previous leader (the single-server change bug).
+	r.pendingConfIndex = r.log.lastIndex()
 }
 
 // ---- ticks ----
@@ -241,6 +286,7 @@ func (r *raft) tickLeader() {
 	r.electionElapsed++
 	if r.electionElapsed >= r.cfg.ElectionTick {
 		r.electionElapsed = 0
+		r.leadTransferee = None // a transfer gets one election timeout
 		if !r.cfg.DisableCheckQuorum && !r.quorumActive() {
 			// Cut off from a quorum: stop claiming leadership so clients
 			// look elsewhere rather than wait on a leader that cannot commit.
@@ -288,6 +334,12 @@ func (r *raft) hup() {
 }
 
 func (r *raft) campaign(kind Role) {
+	r.campaignWith(kind, nil)
+}
+
+// campaignWith starts an election; ctx marks the vote requests of a
+// leadership transfer.
+func (r *raft) campaignWith(kind Role, ctx []byte) {
 	var voteMsg MessageType
 	var term uint64
 	if kind == PreCandidate {
@@ -305,7 +357,7 @@ func (r *raft) campaign(kind Role) {
 		if r.prs[id].isLearner {
 			continue
 		}
-		r.send(Message{Type: voteMsg, To: id, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm()})
+		r.send(Message{Type: voteMsg, To: id, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm(), Context: ctx})
 	}
 }
 
@@ -359,7 +411,7 @@ func (r *raft) checkTerm(m *Message) error {
 	case m.Term == 0:
 		// Local inputs and proposals carry no term.
 	case m.Term > r.term:
-		if m.Type == MsgVote || m.Type == MsgPreVote {
+		if (m.Type == MsgVote || m.Type == MsgPreVote) && !isTransferVote(m) {
 			inLease := !r.cfg.DisableCheckQuorum && r.lead != None && r.electionElapsed < r.cfg.ElectionTick
 			if inLease {
 				// We heard from a live leader within the minimum election
@@ -374,7 +426,7 @@ func (r *raft) checkTerm(m *Message) error {
 			// A pre-vote never changes our term.
 		case m.Type == MsgPreVoteResp && !m.Reject:
 			// A granted pre-vote carries the term we would campaign in.
-		case m.Type == MsgApp || m.Type == MsgHeartbeat || m.Type == MsgSnap:
+		case m.Type == MsgApp || m.Type == MsgHeartbeat || m.Type == MsgSnap || m.Type == MsgTimeoutNow:
 			r.becomeFollower(m.Term, m.From)
 		default:
 			r.becomeFollower(m.Term, None)
@@ -420,10 +472,23 @@ func (r *raft) stepLeader(m Message) error {
 		r.bcastHeartbeat()
 		return nil
 	case MsgProp:
+		if r.leadTransferee != None {
+			return ErrProposalDropped
+		}
 		return r.appendEntries(m.Entries)
+	case MsgReadIndex:
+		r.handleReadIndex(m)
+		return nil
+	case MsgTransferLeader:
+		return r.handleTransferLeader(m)
 	case MsgUnreachable:
-		if pr := r.prs[m.From]; pr != nil && pr.state == stateReplicate {
-			pr.becomeProbe()
+		if pr := r.prs[m.From]; pr != nil {
+			switch pr.state {
+			case stateReplicate:
+				pr.becomeProbe()
+			case stateSnapshot:
+				pr.snapXfer.rewind(pr.snapXfer.acked)
+			}
 		}
 		return nil
 	}
@@ -444,22 +509,32 @@ func (r *raft) stepLeader(m Message) error {
 		}
 		wasProbe := pr.state == stateProbe
 		if pr.maybeUpdate(m.Index) || (wasProbe && pr.match == m.Index) {
-			switch pr.state {
-			case stateProbe:
+			switch {
+			case pr.state == stateProbe:
 				pr.becomeReplicate()
-			case stateReplicate:
+			case pr.state == stateSnapshot && pr.match >= pr.pendingSnapshot:
+				pr.becomeReplicate()
+			case pr.state == stateReplicate:
 				pr.inflights.freeLE(m.Index)
 			}
 			r.maybeCommit()
 			r.appendsDirty = true
 		}
+		r.maybeFinishTransfer(m.From, pr)
+	case MsgSnapResp:
+		pr.recentActive = true
+		r.handleSnapResp(m, pr)
 	case MsgHeartbeatResp:
 		pr.recentActive = true
 		pr.probeSent = false
-		if pr.state == stateReplicate && pr.inflights.full() {
-			pr.inflights.freeFirst()
-		}
-		if pr.match < r.log.lastIndex() {
+		r.handleReadAck(m.From, m.Context)
+		switch {
+		case pr.state == stateSnapshot:
+			r.snapshotHeartbeat(m.From, pr)
+		case pr.match < r.log.lastIndex():
+			if pr.state == stateReplicate && pr.inflights.full() {
+				pr.inflights.freeFirst()
+			}
 			// Something is outstanding: retry (an empty MsgApp probes
 			// whether the follower has what was already sent).
 			r.sendAppend(m.From, pr, true)
@@ -497,7 +572,7 @@ func (r *raft) handleAppReject(m Message, pr *progress) {
 
 func (r *raft) stepCandidate(m Message) error {
 	switch m.Type {
-	case MsgProp:
+	case MsgProp, MsgReadIndex, MsgTransferLeader:
 		return ErrNoLeader
 	case MsgApp, MsgHeartbeat, MsgSnap:
 		// A leader of our term exists: it won; follow it.
@@ -521,16 +596,34 @@ func (r *raft) isVoter(id NodeID) bool { return r.voters.Contains(uint64(id)) }
 
 func (r *raft) stepFollower(m Message) error {
 	switch m.Type {
-	case MsgProp:
+	case MsgProp, MsgReadIndex, MsgTransferLeader:
 		if r.lead == None {
 			return ErrNoLeader
 		}
 		if m.From != r.id && m.From == r.lead {
-			return nil // never bounce a proposal back to where it came from
+			return nil // never bounce a request back to where it came from
+		}
+		if m.From != None && m.From != r.id {
+			return nil // forward only our own requests: no forwarding chains
 		}
 		m.To = r.lead
 		r.send(m)
 		return nil
+	case MsgReadIndexResp:
+		if m.From == r.lead {
+			r.readStates = append(r.readStates, ReadState{Index: m.Index, Context: m.Context})
+		}
+		return nil
+	case MsgTimeoutNow:
+		if r.promotable() {
+			// Our leader asks us to take over: skip pre-vote, we know we can win.
+			r.campaignWith(Candidate, transferContext)
+		}
+		return nil
+	case MsgSnap:
+		r.electionElapsed = 0
+		r.lead = m.From
+		return r.handleSnapshot(m)
 	case MsgApp:
 		r.electionElapsed = 0
 		r.lead = m.From
@@ -569,8 +662,17 @@ func (r *raft) handleAppend(m Message) error {
 // appendEntries adds proposals to the leader's log, stamping term and index.
 func (r *raft) appendEntries(ents []Entry) error {
 	var size uint64
+	confAt := -1
 	for i := range ents {
 		size += ents[i].size()
+		if ents[i].Type == EntryConfChange {
+			if err := r.checkConfChange(&ents[i], confAt >= 0); err != nil {
+				return err
+			}
+			confAt = i
+		} else if ents[i].Type != EntryNormal {
+			return fmt.Errorf("%w: entry type %d", ErrInvalidMessage, ents[i].Type)
+		}
 	}
 	if limit := r.cfg.MaxUncommittedEntriesSize; limit > 0 && r.uncommittedSize > 0 && r.uncommittedSize+size > limit {
 		return ErrProposalDropped
@@ -583,7 +685,54 @@ func (r *raft) appendEntries(ents []Entry) error {
 	r.log.append(stamped...)
 	r.uncommittedSize += size
 	r.appendsDirty = true
+	if confAt >= 0 {
+		r.pendingConfIndex = last + 1 + uint64(confAt)
+	}
 	return nil
+}
+
+// checkConfChange admits a proposed configuration change on the leader:
+// one at a time, only after the previous one is applied and only once the
+// leader committed an entry of its term, and only if it applies cleanly.
+func (r *raft) checkConfChange(e *Entry, another bool) error {
+	if another || r.pendingConfIndex > r.log.applying {
+		return ErrConfChangePending
+	}
+	cc, err := UnmarshalConfChange(e.Data)
+	if err != nil {
+		return err
+	}
+	_, err = nextConfState(r.confState, cc)
+	return err
+}
+
+// applyConfChangeEntry applies a committed configuration change. Invalid
+// ones are skipped by every member alike, since all see the same log.
+func (r *raft) applyConfChangeEntry(e *Entry) {
+	cc, err := UnmarshalConfChange(e.Data)
+	if err != nil {
+		return
+	}
+	next, err := nextConfState(r.confState, cc)
+	if err != nil {
+		return
+	}
+	r.applyConfState(next)
+	if r.role != Leader {
+		return
+	}
+	switch {
+	case !r.isVoter(r.id):
+		// Removed or demoted: hand over to the best remaining voter
+		// rather than leave the cluster to time out, then step down.
+		if t := r.bestTransferTarget(); t != None && r.prs[t].match == r.log.lastIndex() {
+			r.send(Message{Type: MsgTimeoutNow, To: t})
+		}
+		r.becomeFollower(r.term, None)
+	case next.IsJoint() && r.pendingConfIndex <= e.Index:
+		// Leave the joint configuration as soon as it is applied.
+		_ = r.appendEntries([]Entry{{Type: EntryConfChange, Data: ConfChange{LeaveJoint: true}.Marshal()}})
+	}
 }
 
 // maybeCommit advances the commit index to what a quorum stores, but only
@@ -602,6 +751,7 @@ func (r *raft) maybeCommit() bool {
 	}
 	r.log.commitTo(mci)
 	r.appendsDirty = true
+	r.releaseWaitingReads()
 	return true
 }
 
@@ -614,6 +764,10 @@ func (r *raft) flushAppends() {
 	r.appendsDirty = false
 	for _, id := range r.peers {
 		pr := r.prs[id]
+		if pr.state == stateSnapshot {
+			r.sendSnapshotChunks(id, pr)
+			continue
+		}
 		sent := false
 		for r.sendAppend(id, pr, false) {
 			sent = true
@@ -637,9 +791,8 @@ func (r *raft) sendAppend(id NodeID, pr *progress, sendIfEmpty bool) bool {
 	prevIndex := pr.next - 1
 	prevTerm, ok := r.log.term(prevIndex)
 	if !ok {
-		// The entries this follower needs were compacted away; snapshots
-		// are not sent by this core yet, so keep probing at the snapshot.
-		return false
+		// The entries this follower needs were compacted away.
+		return r.startSnapshot(id, pr)
 	}
 	ents := r.log.slice(pr.next, r.log.lastIndex()+1, r.cfg.MaxSizePerMsg)
 	if len(ents) == 0 && !sendIfEmpty {
@@ -665,7 +818,10 @@ func (r *raft) sendAppend(id NodeID, pr *progress, sendIfEmpty bool) bool {
 func (r *raft) bcastHeartbeat() {
 	for _, id := range r.peers {
 		pr := r.prs[id]
-		r.send(Message{Type: MsgHeartbeat, To: id, Commit: min(pr.match, r.log.committed)})
+		// Every heartbeat carries the current read round: an answer to it
+		// confirms leadership after every read admitted into that round.
+		r.send(Message{Type: MsgHeartbeat, To: id, Commit: min(pr.match, r.log.committed),
+			Context: encodeRound(r.ro.sentRound)})
 	}
 }
 
@@ -679,4 +835,10 @@ func (r *raft) advanceStable(index, term uint64) {
 			r.maybeCommit()
 		}
 	}
+}
+
+// termless reports whether t travels without a term: requests a follower
+// forwards to its leader.
+func termless(t MessageType) bool {
+	return t == MsgProp || t == MsgReadIndex || t == MsgTransferLeader
 }

@@ -53,12 +53,17 @@ type HardState struct {
 func (h HardState) IsEmpty() bool { return h == HardState{} }
 
 // ConfState is a cluster configuration: who votes and who only listens.
-// VotersOutgoing is non-empty only during a joint configuration.
+// VotersOutgoing is non-empty only during a joint configuration, and
+// LearnersNext lists outgoing voters that become learners when it ends.
 type ConfState struct {
 	Voters         []NodeID
 	Learners       []NodeID
 	VotersOutgoing []NodeID
+	LearnersNext   []NodeID
 }
+
+// IsJoint reports whether cs is a joint configuration.
+func (cs ConfState) IsJoint() bool { return len(cs.VotersOutgoing) > 0 }
 
 // SnapshotMeta describes the log prefix a snapshot replaces.
 type SnapshotMeta struct {
@@ -108,11 +113,11 @@ const (
 	// MsgUnreachable is reported by the transport when it failed to deliver
 	// to From (local).
 	MsgUnreachable
-	// MsgSnap carries (a chunk of) a snapshot.
+	// MsgSnap carries a chunk of a snapshot.
 	MsgSnap
-	// MsgSnapStatus is reported by the host when a snapshot transfer to From
-	// finished or failed (Reject) (local).
-	MsgSnapStatus
+	// MsgSnapResp acknowledges snapshot chunks (Reject: a chunk was out of
+	// order and the sender should resume at Chunk.Offset).
+	MsgSnapResp
 	// MsgTransferLeader asks the leader to hand leadership to From (local or forwarded).
 	MsgTransferLeader
 	// MsgTimeoutNow tells the transfer target to campaign at once.
@@ -130,7 +135,7 @@ var messageTypeNames = [...]string{
 	MsgAppResp: "MsgAppResp", MsgVote: "MsgVote", MsgVoteResp: "MsgVoteResp",
 	MsgPreVote: "MsgPreVote", MsgPreVoteResp: "MsgPreVoteResp",
 	MsgHeartbeat: "MsgHeartbeat", MsgHeartbeatResp: "MsgHeartbeatResp",
-	MsgUnreachable: "MsgUnreachable", MsgSnap: "MsgSnap", MsgSnapStatus: "MsgSnapStatus",
+	MsgUnreachable: "MsgUnreachable", MsgSnap: "MsgSnap", MsgSnapResp: "MsgSnapResp",
 	MsgTransferLeader: "MsgTransferLeader", MsgTimeoutNow: "MsgTimeoutNow",
 	MsgReadIndex: "MsgReadIndex", MsgReadIndexResp: "MsgReadIndexResp",
 }
@@ -145,17 +150,7 @@ func (t MessageType) String() string {
 // IsLocal reports whether t is an input from the host, never from the network.
 func (t MessageType) IsLocal() bool {
 	switch t {
-	case MsgHup, MsgBeat, MsgUnreachable, MsgSnapStatus:
-		return true
-	}
-	return false
-}
-
-// isResponse reports whether t answers a request (these are the messages a
-// stale term must never act on).
-func (t MessageType) isResponse() bool {
-	switch t {
-	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp, MsgReadIndexResp:
+	case MsgHup, MsgBeat, MsgUnreachable:
 		return true
 	}
 	return false
@@ -179,7 +174,22 @@ type Message struct {
 	RejectHint uint64
 	HintTerm   uint64
 	Context    []byte
-	Snapshot   *Snapshot
+	// Chunk carries a piece of a snapshot (MsgSnap) or acknowledges one
+	// (MsgSnapResp: Offset is the number of bytes received so far).
+	Chunk *SnapshotChunk
+}
+
+// SnapshotChunk is a piece of a snapshot in transfer: Data is Total bytes'
+// slice at Offset. Snapshots travel in chunks small enough for a WebRTC
+// message, and a transfer resumes from the last acknowledged offset.
+type SnapshotChunk struct {
+	Meta   SnapshotMeta
+	Offset uint64
+	Total  uint64
+	// Checksum is the CRC-32 (IEEE) of the whole snapshot data: a
+	// reassembled image that does not match is discarded, not installed.
+	Checksum uint32
+	Data     []byte
 }
 
 func (m Message) String() string {
@@ -238,6 +248,9 @@ type Ready struct {
 	Messages []Message
 	// ReadStates are linearizable read points that became safe to serve.
 	ReadStates []ReadState
+	// ConfState is non-nil when the configuration changed (a configuration
+	// change was handed out for application, or a snapshot installed).
+	ConfState *ConfState
 	// MustSync is true when the storage write must reach the disk before
 	// Messages are sent (a new term, vote, or entries).
 	MustSync bool
@@ -248,10 +261,4 @@ type Ready struct {
 type ReadState struct {
 	Index   uint64
 	Context []byte
-}
-
-func (rd *Ready) containsUpdates() bool {
-	return rd.SoftState != nil || !rd.HardState.IsEmpty() || len(rd.Entries) > 0 ||
-		!rd.Snapshot.IsEmpty() || len(rd.CommittedEntries) > 0 || len(rd.Messages) > 0 ||
-		len(rd.ReadStates) > 0
 }
