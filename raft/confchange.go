@@ -147,8 +147,10 @@ func nextConfState(cs ConfState, cc ConfChange) (ConfState, error) {
 		return cs, fmt.Errorf("%w: no voters would remain", ErrInvalidConfChange)
 	}
 	next := ConfState{Voters: keysOf(voters), Learners: keysOf(learners)}
-	if symmetricDiff(cs.Voters, next.Voters) <= 1 {
-		return next, nil // at most one voter changes: safe in one step
+	if len(cs.Voters) == 0 || symmetricDiff(cs.Voters, next.Voters) <= 1 {
+		// At most one voter changes: safe in one step. So is the very
+		// first configuration (bootstrap): there is nobody to disagree.
+		return next, nil
 	}
 	// Joint: decisions need majorities of both the old and the new voters.
 	// A voter being demoted keeps voting in the outgoing half until the

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"fmt"
+	"strings"
 	"math/rand/v2"
 	"testing"
 )
@@ -14,7 +15,11 @@ type cluster struct {
 	nodes   map[NodeID]*Node
 	stores  map[NodeID]*MemoryStorage
 	applied map[NodeID][]Entry
-	ids     []NodeID
+	// state is each member's state machine: the commands it applied, in order.
+	state map[NodeID][]string
+	ids   []NodeID
+	// boot is the configuration each member was first started with.
+	boot map[NodeID][]NodeID
 	cut     map[[2]NodeID]bool // cut[from,to]
 	queue   []Message
 	// drop, when set, decides to lose a message (checked after cuts).
@@ -26,12 +31,13 @@ type cluster struct {
 func newCluster(t testing.TB, n int, tweak func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, nodes: map[NodeID]*Node{}, stores: map[NodeID]*MemoryStorage{},
-		applied: map[NodeID][]Entry{}, cut: map[[2]NodeID]bool{}, tweak: tweak}
+		applied: map[NodeID][]Entry{}, state: map[NodeID][]string{}, boot: map[NodeID][]NodeID{}, cut: map[[2]NodeID]bool{}, tweak: tweak}
 	for i := 1; i <= n; i++ {
 		c.ids = append(c.ids, NodeID(i))
 	}
 	for _, id := range c.ids {
 		c.stores[id] = NewMemoryStorage()
+		c.boot[id] = c.ids
 		c.start(id, nil)
 	}
 	return c
@@ -41,7 +47,7 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) *cluster {
 // after the cluster-wide tweak.
 func (c *cluster) start(id NodeID, extra func(*Config)) {
 	c.t.Helper()
-	cfg := &Config{ID: id, Voters: c.ids, Storage: c.stores[id],
+	cfg := &Config{ID: id, Voters: c.boot[id], Storage: c.stores[id],
 		Rand: rand.New(rand.NewPCG(uint64(id), 42))}
 	for _, f := range []func(*Config){c.tweak, extra} {
 		if f != nil {
@@ -54,6 +60,49 @@ func (c *cluster) start(id NodeID, extra func(*Config)) {
 	}
 	c.nodes[id] = nd
 	c.applied[id] = nil
+	c.state[id] = nil
+	if snap, _ := c.stores[id].Snapshot(); !snap.IsEmpty() {
+		c.state[id] = decodeState(snap.Data)
+	}
+}
+
+// join starts a brand-new member that knows no configuration: it waits
+// for a leader to add it and send it the log or a snapshot.
+func (c *cluster) join(id NodeID) {
+	c.t.Helper()
+	c.ids = append(c.ids, id)
+	c.stores[id] = NewMemoryStorage()
+	c.start(id, nil)
+}
+
+// compact snapshots id's state machine and compacts its log and storage.
+func (c *cluster) compact(id NodeID) Snapshot {
+	c.t.Helper()
+	snap, err := c.nodes[id].Compact(encodeState(c.state[id]))
+	if err != nil {
+		c.t.Fatalf("compact %d: %v", id, err)
+	}
+	if err := c.stores[id].Compact(snap); err != nil {
+		c.t.Fatalf("storage compact %d: %v", id, err)
+	}
+	return snap
+}
+
+func (c *cluster) changeConf(id NodeID, changes ...ConfChangeSingle) {
+	c.t.Helper()
+	if err := c.nodes[id].ProposeConfChange(ConfChange{Changes: changes}); err != nil {
+		c.t.Fatalf("conf change on %d: %v", id, err)
+	}
+	c.process()
+}
+
+func encodeState(cmds []string) []byte { return []byte(strings.Join(cmds, "\x00")) }
+
+func decodeState(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
 }
 
 // restart simulates a crash: the node loses everything but its storage.
@@ -79,6 +128,14 @@ func (c *cluster) process() {
 			for _, m := range rd.Messages {
 				if !c.cut[[2]NodeID{m.From, m.To}] && (c.drop == nil || !c.drop(m)) {
 					c.queue = append(c.queue, m)
+				}
+			}
+			if !rd.Snapshot.IsEmpty() {
+				c.state[id] = decodeState(rd.Snapshot.Data)
+			}
+			for _, e := range rd.CommittedEntries {
+				if e.Type == EntryNormal && len(e.Data) > 0 {
+					c.state[id] = append(c.state[id], string(e.Data))
 				}
 			}
 			c.applied[id] = append(c.applied[id], rd.CommittedEntries...)
@@ -156,16 +213,8 @@ func (c *cluster) propose(id NodeID, data string) {
 	c.process()
 }
 
-// appliedData returns the non-empty commands id applied, in order.
-func (c *cluster) appliedData(id NodeID) []string {
-	var out []string
-	for _, e := range c.applied[id] {
-		if e.Type == EntryNormal && len(e.Data) > 0 {
-			out = append(out, string(e.Data))
-		}
-	}
-	return out
-}
+// appliedData returns id's state machine: the commands it applied, in order.
+func (c *cluster) appliedData(id NodeID) []string { return c.state[id] }
 
 func (c *cluster) String() string {
 	s := ""

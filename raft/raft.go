@@ -45,6 +45,8 @@ type raft struct {
 	// confChanged says the host has not been told of it yet.
 	confState   ConfState
 	confChanged bool
+	// confIndex is the index of the last change reflected in confState.
+	confIndex uint64
 	// pendingConfIndex is the index of the last configuration change the
 	// leader appended; no other is accepted until it is applied.
 	pendingConfIndex uint64
@@ -107,21 +109,44 @@ func newRaft(c *Config) (*raft, error) {
 		r.snapshot = &snap
 	}
 
-	if len(cs.Voters) == 0 {
-		cs = ConfState{Voters: cfg.Voters, Learners: cfg.Learners}
-		cs.normalize()
+	if hs.IsEmpty() && len(ents) == 0 && snap.IsEmpty() && len(cfg.Voters) > 0 {
+		r.bootstrap(ConfState{Voters: cfg.Voters, Learners: cfg.Learners})
 	}
 	r.applyConfState(cs)
-	// Configuration changes take effect when applied: replay those the
-	// state machine already applied before the restart.
-	for i := r.log.firstIndex(); i <= r.log.applied; i++ {
+	r.confIndex = r.log.snapIndex
+	// The configuration is the snapshot's plus the committed changes after
+	// it. (Later changes take effect as they are handed out for applying.)
+	for i := r.log.firstIndex(); i <= r.log.committed; i++ {
 		if e := r.log.entry(i); e.Type == EntryConfChange {
 			r.applyConfChangeEntry(e)
 		}
 	}
+	if len(r.confState.Voters) == 0 && len(r.confState.Learners) == 0 && len(cfg.Voters) > 0 {
+		// A log written without a bootstrap entry: trust the config.
+		cs = ConfState{Voters: cfg.Voters, Learners: cfg.Learners}
+		cs.normalize()
+		r.applyConfState(cs)
+	}
 	r.confChanged = false
 	r.becomeFollower(r.term, None)
 	return r, nil
+}
+
+// bootstrap starts a new cluster: the initial configuration becomes entry
+// 1 (term 1, committed), so that members added later learn it from the log
+// like any other change. Every founding member writes the same entry.
+func (r *raft) bootstrap(cs ConfState) {
+	cs.normalize()
+	var cc ConfChange
+	for _, id := range cs.Voters {
+		cc.Changes = append(cc.Changes, ConfChangeSingle{Type: AddVoter, Node: id})
+	}
+	for _, id := range cs.Learners {
+		cc.Changes = append(cc.Changes, ConfChangeSingle{Type: AddLearner, Node: id})
+	}
+	r.log.append(Entry{Index: 1, Term: 1, Type: EntryConfChange, Data: cc.Marshal()})
+	r.log.committed = 1
+	r.term = 1
 }
 
 // applyConfState installs a configuration.
@@ -709,6 +734,10 @@ func (r *raft) checkConfChange(e *Entry, another bool) error {
 // applyConfChangeEntry applies a committed configuration change. Invalid
 // ones are skipped by every member alike, since all see the same log.
 func (r *raft) applyConfChangeEntry(e *Entry) {
+	if e.Index <= r.confIndex {
+		return // already in force (replayed at start, or in a snapshot)
+	}
+	r.confIndex = e.Index
 	cc, err := UnmarshalConfChange(e.Data)
 	if err != nil {
 		return

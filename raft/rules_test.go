@@ -32,13 +32,13 @@ func TestVoteGrantedAtMostOncePerTerm(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	n := c.nodes[3]
 	vote := func(from NodeID) Message {
-		_ = n.Step(Message{Type: MsgVote, From: from, To: 3, Term: 1})
+		_ = n.Step(Message{Type: MsgVote, From: from, To: 3, Term: 2, Index: 1, LogTerm: 1})
 		rd := n.Ready()
 		n.Advance()
 		return rd.Messages[0]
 	}
 	if m := vote(1); m.Reject {
-		t.Fatalf("first vote request in term 1 rejected: %v", m)
+		t.Fatalf("first vote request in term 2 rejected: %v", m)
 	}
 	if m := vote(2); !m.Reject {
 		t.Fatalf("second candidate in the same term granted: %v", m)
@@ -93,11 +93,12 @@ func TestHeartbeatsKeepFollowersFromCampaigning(t *testing.T) {
 func TestLeaderAppendsNoOpOnElection(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	e := c.nodes[1].r.log.entry(1)
+	// Entry 1 is the bootstrap configuration; the no-op follows it.
+	e := c.nodes[1].r.log.entry(2)
 	if e.Term != c.nodes[1].r.term || len(e.Data) != 0 {
 		t.Fatalf("first entry of the new leader = %+v, want an empty entry of its term", e)
 	}
-	if got := c.nodes[2].r.log.committed; got != 1 {
+	if got := c.nodes[2].r.log.committed; got != 2 {
 		t.Fatalf("follower commit = %d, want the no-op committed", got)
 	}
 }
@@ -265,11 +266,12 @@ func TestStaleLeaderLearnsNewTerm(t *testing.T) {
 func TestUnknownSenderDropped(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	n := c.nodes[1]
+	term := n.r.term
 	err := n.Step(Message{Type: MsgVote, From: 9, To: 1, Term: 5})
 	if !errors.Is(err, ErrUnknownSender) {
 		t.Fatalf("Step from a stranger = %v, want ErrUnknownSender", err)
 	}
-	if n.r.term != 0 {
+	if n.r.term != term {
 		t.Fatalf("a stranger's message changed the term to %d", n.r.term)
 	}
 }

@@ -202,7 +202,7 @@ func (r *raft) restore(s Snapshot) {
 	r.snapCRCValid = false
 	r.unsavedSnapshot = &s
 	r.applyConfState(s.Meta.ConfState)
-	r.confChanged = true
+	r.confIndex = s.Meta.Index
 }
 
 // compact records a snapshot of the state machine at the applied index and
