@@ -2,8 +2,8 @@ package raft
 
 import (
 	"fmt"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -19,9 +19,9 @@ type cluster struct {
 	state map[NodeID][]string
 	ids   []NodeID
 	// boot is the configuration each member was first started with.
-	boot map[NodeID][]NodeID
-	cut     map[[2]NodeID]bool // cut[from,to]
-	queue   []Message
+	boot  map[NodeID][]NodeID
+	cut   map[[2]NodeID]bool // cut[from,to]
+	queue []Message
 	// drop, when set, decides to lose a message (checked after cuts).
 	drop func(Message) bool
 	// tweak adjusts every node's config, on restarts too.
