@@ -80,6 +80,13 @@ func FuzzStep(f *testing.F) {
 				term := m.LogTerm + uint64(k*int(b[9]>>4&1))
 				m.Entries = append(m.Entries, Entry{Index: m.Index + 1 + uint64(k), Term: term, Data: []byte{b[9]}})
 			}
+			if m.Type == MsgSnap || m.Type == MsgSnapResp {
+				total := uint64(b[7]) % 8
+				m.Chunk = &SnapshotChunk{
+					Meta:   SnapshotMeta{Index: m.Index, Term: m.LogTerm, ConfState: ConfState{Voters: []NodeID{1, 2, 3}}},
+					Offset: uint64(b[8]) % 8, Total: total, Data: make([]byte, b[9]%5),
+				}
+			}
 			_ = n.Step(m)
 			if step%3 == 0 {
 				n.Tick()

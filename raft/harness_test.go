@@ -18,6 +18,8 @@ type cluster struct {
 	// state is each member's state machine: the commands it applied, in order.
 	state map[NodeID][]string
 	ids   []NodeID
+	// reads collects the ReadStates each member's host received.
+	reads map[NodeID][]ReadState
 	// boot is the configuration each member was first started with.
 	boot  map[NodeID][]NodeID
 	cut   map[[2]NodeID]bool // cut[from,to]
@@ -31,7 +33,7 @@ type cluster struct {
 func newCluster(t testing.TB, n int, tweak func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, nodes: map[NodeID]*Node{}, stores: map[NodeID]*MemoryStorage{},
-		applied: map[NodeID][]Entry{}, state: map[NodeID][]string{}, boot: map[NodeID][]NodeID{}, cut: map[[2]NodeID]bool{}, tweak: tweak}
+		applied: map[NodeID][]Entry{}, state: map[NodeID][]string{}, boot: map[NodeID][]NodeID{}, reads: map[NodeID][]ReadState{}, cut: map[[2]NodeID]bool{}, tweak: tweak}
 	for i := 1; i <= n; i++ {
 		c.ids = append(c.ids, NodeID(i))
 	}
@@ -139,6 +141,7 @@ func (c *cluster) process() {
 				}
 			}
 			c.applied[id] = append(c.applied[id], rd.CommittedEntries...)
+			c.reads[id] = append(c.reads[id], rd.ReadStates...)
 			nd.Advance()
 		}
 		if len(c.queue) > 0 {

@@ -56,7 +56,7 @@ func (r *raft) startSnapshot(id NodeID, pr *progress) bool {
 		return false // nothing to send: cannot happen unless storage is inconsistent
 	}
 	pr.becomeSnapshot(r.snapshot.Meta.Index)
-	pr.snapXfer = &snapshotInTransfer{snap: r.snapshot, checksum: r.snapshotChecksum()}
+	pr.snapXfer = &snapshotInTransfer{snap: r.snapshot, checksum: r.snapshotChecksum(), rewoundTo: ^uint64(0)}
 	return r.sendSnapshotChunks(id, pr)
 }
 
