@@ -191,3 +191,43 @@ func TestMalformedConfChangeRejected(t *testing.T) {
 		t.Fatalf("round trip = %+v, %v", got, err)
 	}
 }
+
+func TestNewLeaderLeavesJointConfiguration(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	c.join(4)
+	c.join(5)
+	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.tick(5)
+	c.changeConf(1, ConfChangeSingle{AddLearner, 5})
+	c.tick(5)
+	// The leader enters the joint configuration, then is cut off before
+	// the leave-joint entry can commit.
+	c.drop = func(m Message) bool {
+		if m.From == 1 && m.Type == MsgApp {
+			for _, e := range m.Entries {
+				if e.Type == EntryConfChange {
+					if cc, _ := UnmarshalConfChange(e.Data); cc.LeaveJoint {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	c.changeConf(1, ConfChangeSingle{AddVoter, 4}, ConfChangeSingle{AddVoter, 5})
+	c.tick(6) // a heartbeat carries the commit index of the joint entry
+	if !c.nodes[2].Members().IsJoint() {
+		t.Fatalf("follower 2 not in the joint configuration: %+v", c.nodes[2].Members())
+	}
+	c.drop = nil
+	c.isolate(1)
+	c.tick(60)
+	lead := c.leader()
+	if lead == None || lead == 1 {
+		t.Fatalf("no new leader:\n%s", c)
+	}
+	if m := c.nodes[lead].Members(); m.IsJoint() || !slices.Equal(m.Voters, []NodeID{1, 2, 3, 4, 5}) {
+		t.Fatalf("new leader %d did not leave the joint configuration: %+v", lead, m)
+	}
+}

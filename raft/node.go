@@ -176,6 +176,7 @@ func (n *Node) Ready() Ready {
 				r.applyConfChangeEntry(e)
 			}
 		}
+		r.maybeLeaveJoint()
 	}
 	r.flushAppends()
 	if r.role == Leader && r.needReadRound() {

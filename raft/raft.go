@@ -699,7 +699,9 @@ func (r *raft) appendEntries(ents []Entry) error {
 			return fmt.Errorf("%w: entry type %d", ErrInvalidMessage, ents[i].Type)
 		}
 	}
-	if limit := r.cfg.MaxUncommittedEntriesSize; limit > 0 && r.uncommittedSize > 0 && r.uncommittedSize+size > limit {
+	// Configuration changes are exempt: refusing a leave-joint would
+	// strand the cluster in its joint configuration.
+	if limit := r.cfg.MaxUncommittedEntriesSize; limit > 0 && confAt < 0 && r.uncommittedSize > 0 && r.uncommittedSize+size > limit {
 		return ErrProposalDropped
 	}
 	last := r.log.lastIndex()
@@ -750,16 +752,21 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 	if r.role != Leader {
 		return
 	}
-	switch {
-	case !r.isVoter(r.id):
+	if !r.isVoter(r.id) {
 		// Removed or demoted: hand over to the best remaining voter
 		// rather than leave the cluster to time out, then step down.
 		if t := r.bestTransferTarget(); t != None && r.prs[t].match == r.log.lastIndex() {
 			r.send(Message{Type: MsgTimeoutNow, To: t})
 		}
 		r.becomeFollower(r.term, None)
-	case next.IsJoint() && r.pendingConfIndex <= e.Index:
-		// Leave the joint configuration as soon as it is applied.
+	}
+}
+
+// maybeLeaveJoint has the leader propose leaving a joint configuration
+// once the change that entered it is applied — also when that change was
+// made under a previous leader.
+func (r *raft) maybeLeaveJoint() {
+	if r.role == Leader && r.confState.IsJoint() && r.pendingConfIndex <= r.log.applying {
 		_ = r.appendEntries([]Entry{{Type: EntryConfChange, Data: ConfChange{LeaveJoint: true}.Marshal()}})
 	}
 }
