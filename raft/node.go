@@ -32,7 +32,10 @@ func NewNode(cfg *Config) (*Node, error) {
 	}
 	n := &Node{r: r}
 	n.prevSoft = n.softState()
-	n.prevHard = n.hardState()
+	// What the host has persisted, not what the core holds: a bootstrap
+	// changes the hard state before the first Ready, which must carry it.
+	// (newRaft already read the storage without error.)
+	n.prevHard, _, _ = cfg.Storage.InitialState()
 	return n, nil
 }
 
