@@ -81,7 +81,13 @@ func (l *raftLog) append(ents ...Entry) {
 	}
 	first := ents[0].Index
 	keep := first - l.snapIndex - 1
-	l.entries = append(l.entries[:keep], ents...)
+	if keep < uint64(len(l.entries)) {
+		// Truncating: queued messages and handed-out Readys may alias the
+		// entries being replaced, so never overwrite them in place.
+		l.entries = append(l.entries[:keep:keep], ents...)
+	} else {
+		l.entries = append(l.entries, ents...)
+	}
 	if l.stable >= first {
 		l.stable = first - 1
 	}

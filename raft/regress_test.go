@@ -42,3 +42,47 @@ func TestRegressBootstrapHardStateReachesTheHost(t *testing.T) {
 		t.Fatalf("a restart with nothing new reports a hard state to persist")
 	}
 }
+
+// A MsgApp queued by one Step aliased the leader's log, and a later Step
+// before the next Ready (the member learning of a newer leader that
+// overwrote the same indexes) rewrote the queued message's entries in
+// place: the message went out with entries of a term above its own, or
+// worse, with entries that were never the sender's. Found by `tabraft-sim
+// -seed 24` (also seeds 5, 36, 38, 174, 188).
+func TestRegressQueuedMsgAppSurvivesTruncation(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	lead := c.nodes[1]
+	term := lead.r.term
+	c.isolate(1)
+	c.propose(1, "a") // only the leader holds it
+	last := lead.r.log.lastIndex()
+
+	// No Ready between these Steps: the leader queues a MsgApp carrying
+	// "a" to 2 (a probe after 2 was reported unreachable) ...
+	lead.ReportUnreachable(2)
+	if err := lead.Step(Message{Type: MsgHeartbeatResp, From: 2, To: 1, Term: term}); err != nil {
+		t.Fatal(err)
+	}
+	// ... then hears from the leader of a later term, which overwrites "a".
+	if err := lead.Step(Message{Type: MsgApp, From: 3, To: 1, Term: term + 1, Index: last - 1, LogTerm: term,
+		Entries: []Entry{{Term: term + 1, Index: last, Data: []byte("b")}}}); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range lead.Ready().Messages {
+		if m.Type != MsgApp || m.To != 2 {
+			continue
+		}
+		for _, e := range m.Entries {
+			found = true
+			if e.Term != term || string(e.Data) != "a" {
+				t.Fatalf("queued MsgApp of term %d now carries entry %d term %d %q, want term %d \"a\"",
+					m.Term, e.Index, e.Term, e.Data, term)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no MsgApp with entries to 2 was queued")
+	}
+}
