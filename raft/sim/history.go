@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// KVInput is a client operation as porcupine sees it.
+type KVInput struct {
+	Op    OpKind
+	Key   string
+	Value string
+}
+
+// KVOutput is an operation's answer. Unknown marks an operation whose
+// client never learned the outcome: it may or may not have taken effect.
+type KVOutput struct {
+	Value   string
+	Unknown bool
+}
+
+// KVModel is the sequential specification of the key-value store,
+// partitioned by key.
+func KVModel() porcupine.Model {
+	return porcupine.Model{
+		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+			byKey := map[string]int{}
+			var parts [][]porcupine.Operation
+			for _, op := range history {
+				k := op.Input.(KVInput).Key
+				i, ok := byKey[k]
+				if !ok {
+					i = len(parts)
+					byKey[k] = i
+					parts = append(parts, nil)
+				}
+				parts[i] = append(parts[i], op)
+			}
+			return parts
+		},
+		Init: func() any { return "" },
+		Step: func(state, input, output any) (bool, any) {
+			st, in, out := state.(string), input.(KVInput), output.(KVOutput)
+			switch in.Op {
+			case OpGet:
+				return out.Unknown || out.Value == st, st
+			case OpPut:
+				return true, in.Value
+			case OpAppend:
+				return true, st + in.Value
+			}
+			return false, st
+		},
+		Hash: func(state any) uint64 {
+			h := fnv.New64a()
+			_, _ = io.WriteString(h, state.(string))
+			return h.Sum64()
+		},
+		DescribeOperation: func(input, output any) string {
+			in, out := input.(KVInput), output.(KVOutput)
+			suffix := ""
+			if out.Unknown {
+				suffix = " (outcome unknown)"
+			}
+			switch in.Op {
+			case OpGet:
+				if out.Unknown {
+					return fmt.Sprintf("get(%q)%s", in.Key, suffix)
+				}
+				return fmt.Sprintf("get(%q) → %q", in.Key, out.Value)
+			case OpPut:
+				return fmt.Sprintf("put(%q, %q)%s", in.Key, in.Value, suffix)
+			}
+			return fmt.Sprintf("append(%q, %q)%s", in.Key, in.Value, suffix)
+		},
+		DescribeState: func(state any) string { return fmt.Sprintf("%q", state.(string)) },
+	}
+}
+
+// history records client operations as they are called and answered.
+type history struct {
+	ops []porcupine.Operation
+}
+
+// call records the start of an operation and returns its handle.
+func (h *history) call(client int, in KVInput, at time.Duration) int {
+	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(at), Return: -1})
+	return len(h.ops) - 1
+}
+
+// answer records the operation's outcome.
+func (h *history) answer(op int, value string, at time.Duration) {
+	h.ops[op].Output = KVOutput{Value: value}
+	h.ops[op].Return = int64(at)
+}
+
+// abandon records that the client gave up on the operation.
+func (h *history) abandon(op int) {
+	h.ops[op].Output = KVOutput{Unknown: true}
+}
+
+// operations returns the history porcupine checks, closed at end: an
+// operation without an answer may have taken effect at any time after its
+// call, so it returns at the end of time (reads without an answer change
+// nothing and are left out).
+func (h *history) operations(end time.Duration) []porcupine.Operation {
+	out := make([]porcupine.Operation, 0, len(h.ops))
+	for _, op := range h.ops {
+		if op.Return < 0 {
+			if op.Input.(KVInput).Op == OpGet {
+				continue
+			}
+			op.Output = KVOutput{Unknown: true}
+			op.Return = int64(end)
+		}
+		out = append(out, op)
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// OpKind is a client operation on the key-value state machine. A later
+// ReadIndex read (served without a log entry) becomes a new kind here.
+type OpKind uint8
+
+const (
+	// OpGet reads a key (through the log).
+	OpGet OpKind = iota + 1
+	// OpPut sets a key.
+	OpPut
+	// OpAppend appends to a key's value.
+	OpAppend
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpGet:
+		return "get"
+	case OpPut:
+		return "put"
+	case OpAppend:
+		return "append"
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// Command is what a client proposes. Client and Seq identify it uniquely:
+// a retried command keeps its Seq, and the state machine executes it once.
+type Command struct {
+	Client int
+	Seq    uint64
+	Op     OpKind
+	Key    string
+	Value  string
+}
+
+func (c Command) String() string {
+	switch c.Op {
+	case OpGet:
+		return "get " + c.Key
+	case OpPut:
+		return "put " + c.Key + "=" + c.Value
+	}
+	return fmt.Sprintf("%s %s+=%s", c.Op, c.Key, c.Value)
+}
+
+// Encode returns the command as log entry data.
+func (c Command) Encode() []byte {
+	b := make([]byte, 0, 16+len(c.Key)+len(c.Value))
+	b = append(b, byte(c.Op))
+	b = binary.AppendUvarint(b, uint64(c.Client))
+	b = binary.AppendUvarint(b, c.Seq)
+	b = binary.AppendUvarint(b, uint64(len(c.Key)))
+	b = append(b, c.Key...)
+	return append(b, c.Value...)
+}
+
+var errBadCommand = errors.New("sim: malformed command")
+
+// DecodeCommand parses what Encode produced.
+func DecodeCommand(b []byte) (Command, error) {
+	var c Command
+	if len(b) == 0 {
+		return c, errBadCommand
+	}
+	c.Op = OpKind(b[0])
+	b = b[1:]
+	client, n := binary.Uvarint(b)
+	if n <= 0 {
+		return c, errBadCommand
+	}
+	b = b[n:]
+	if c.Seq, n = binary.Uvarint(b); n <= 0 {
+		return c, errBadCommand
+	}
+	b = b[n:]
+	klen, n := binary.Uvarint(b)
+	if n <= 0 || klen > uint64(len(b)-n) {
+		return c, errBadCommand
+	}
+	b = b[n:]
+	c.Client = int(client)
+	c.Key, c.Value = string(b[:klen]), string(b[klen:])
+	if c.Op < OpGet || c.Op > OpAppend {
+		return c, errBadCommand
+	}
+	return c, nil
+}
+
+// kvStore is the replicated state machine: a map, and for each client the
+// last command executed and its answer (the session that makes retries
+// safe). It is rebuilt from the log after a restart.
+type kvStore struct {
+	data     map[string]string
+	sessions map[int]session
+}
+
+type session struct {
+	seq    uint64
+	result string
+}
+
+func newKVStore() *kvStore {
+	return &kvStore{data: map[string]string{}, sessions: map[int]session{}}
+}
+
+// apply executes c unless the client's session shows it ran already. It
+// returns the answer and whether there is one: a command older than the
+// client's last has been superseded and gets none.
+func (s *kvStore) apply(c Command) (result string, ok bool) {
+	last, seen := s.sessions[c.Client]
+	switch {
+	case seen && c.Seq == last.seq:
+		return last.result, true
+	case seen && c.Seq < last.seq:
+		return "", false
+	}
+	switch c.Op {
+	case OpGet:
+		result = s.data[c.Key]
+	case OpPut:
+		s.data[c.Key] = c.Value
+	case OpAppend:
+		s.data[c.Key] += c.Value
+	}
+	s.sessions[c.Client] = session{seq: c.Seq, result: result}
+	return result, true
+}

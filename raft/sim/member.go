@@ -1,0 +1,295 @@
+package sim
+
+import (
+	"errors"
+	"math/rand/v2"
+
+	"github.com/tabraft/tabraft/raft"
+)
+
+// member is one simulated host: its core, its storage (which survives
+// crashes), its state machine (which does not), and the host loop state.
+type member struct {
+	idx   int
+	id    raft.NodeID
+	node  *raft.Node
+	store *raft.MemoryStorage
+	kv    *kvStore
+
+	up     bool
+	paused bool
+	// epoch changes at every crash and restart, so that events scheduled
+	// for an earlier incarnation (ticks, write completions) are ignored.
+	epoch uint64
+	// busy: a synced write of pending is in progress; the core may not be
+	// called until it completes and Advance is called.
+	busy    bool
+	pending raft.Ready
+	// writeDone: the write completed while the host was paused.
+	writeDone bool
+	// inputs that arrived while the host could not feed the core.
+	inbox []input
+	ticks int
+	// unreachable collects peers whose link was found cut while sending.
+	unreachable []raft.NodeID
+}
+
+// inputKind says what an input asks of the core.
+type inputKind uint8
+
+const (
+	inStep inputKind = iota
+	inPropose
+	inUnreachable
+)
+
+// input is something waiting in a member's inbox.
+type input struct {
+	kind   inputKind
+	msg    raft.Message
+	client int
+	token  uint64
+	data   []byte
+	peer   raft.NodeID
+}
+
+// hostReady is true when the host loop can feed the core.
+func (m *member) hostReady() bool { return m.up && !m.paused && !m.busy }
+
+// startMember creates member m's core from its storage, as at boot or
+// after a crash, and starts its tick chain.
+func (s *Simulation) startMember(m *member) {
+	cfg := &raft.Config{
+		ID: m.id, Voters: s.voters, Storage: m.store,
+		Rand:         rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64())),
+		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
+	}
+	node, err := raft.NewNode(cfg)
+	if err != nil {
+		s.check.fail(CoreError, "n%d cannot restart from its storage: %v", m.id, err)
+		return
+	}
+	m.node, m.kv, m.up, m.busy, m.writeDone = node, newKVStore(), true, false, false
+	m.epoch++
+	s.check.coreMatches(m.idx, node, "at start", false)
+	phase := durN(s.rng, s.cfg.Tick) + 1
+	s.schedule(event{at: s.now + phase, kind: evTick, who: m.idx, epoch: m.epoch})
+}
+
+// crash stops member m: the core, the state machine and unsent work are
+// lost; a write in progress is lost too, or partly kept if writes tear.
+func (s *Simulation) crash(m *member) {
+	if m.busy && s.cfg.TornWrites && len(m.pending.Entries) > 0 && s.rng.IntN(2) == 0 {
+		// The disk kept a prefix of the entries, but not the hard state
+		// written after them.
+		k := s.rng.IntN(len(m.pending.Entries) + 1)
+		if k > 0 {
+			ents := m.pending.Entries[:k]
+			if err := m.store.Append(ents); err != nil {
+				s.check.fail(CoreError, "n%d: torn write: %v", m.id, err)
+			}
+			s.check.persisted(m.idx, ents)
+			s.stats.TornWrites++
+		}
+	}
+	m.up, m.busy, m.paused, m.writeDone = false, false, false, false
+	m.node, m.kv, m.pending = nil, nil, raft.Ready{}
+	m.inbox, m.ticks, m.unreachable = m.inbox[:0], 0, m.unreachable[:0]
+	m.epoch++
+	hs, _, _ := m.store.InitialState()
+	s.check.crashed(m.idx, hs)
+	s.view[m.idx] = memberState{}
+	s.clientsLost(m.idx)
+}
+
+// deliver hands a message to member m's host.
+func (s *Simulation) deliver(m *member, msg raft.Message) {
+	if !m.up {
+		return
+	}
+	m.inbox = append(m.inbox, input{kind: inStep, msg: msg})
+	s.pump(m)
+}
+
+// tick is member m's host timer firing.
+func (s *Simulation) tick(m *member) {
+	s.schedule(event{at: s.now + s.cfg.Tick, kind: evTick, who: m.idx, epoch: m.epoch})
+	switch {
+	case m.paused:
+		// A frozen host's timers do not fire.
+	case m.busy:
+		m.ticks++
+	default:
+		m.node.Tick()
+		s.pump(m)
+	}
+}
+
+// pump runs member m's host loop until it has to wait: feed the core what
+// arrived, take a Ready, persist it (synchronously, or starting a write
+// that completes later), send, apply, Advance, and again.
+func (s *Simulation) pump(m *member) {
+	for m.hostReady() {
+		s.feed(m)
+		if !m.node.HasReady() {
+			return
+		}
+		rd := m.node.Ready()
+		s.observeReady(m, &rd)
+		if rd.MustSync && s.cfg.DiskLatency > 0 {
+			m.busy, m.pending = true, rd
+			s.schedule(event{at: s.now + 1 + durN(s.rng, s.cfg.DiskLatency), kind: evPersisted, who: m.idx, epoch: m.epoch})
+			return
+		}
+		s.complete(m, &rd)
+	}
+}
+
+// persistedEvent is the completion of member m's write.
+func (s *Simulation) persistedEvent(m *member) {
+	if !m.busy {
+		return
+	}
+	if m.paused {
+		m.writeDone = true
+		return
+	}
+	m.busy = false
+	rd := m.pending
+	m.pending = raft.Ready{}
+	s.complete(m, &rd)
+	s.pump(m)
+}
+
+// feed hands the core what waited in the inbox.
+func (s *Simulation) feed(m *member) {
+	for ; m.ticks > 0; m.ticks-- {
+		m.node.Tick()
+	}
+	for i := range m.inbox {
+		in := &m.inbox[i]
+		switch in.kind {
+		case inStep:
+			if err := m.node.Step(in.msg); err != nil && !expectedStepError(in.msg, err) {
+				s.check.fail(CoreError, "n%d refused %v: %v", m.id, in.msg, err)
+			}
+		case inPropose:
+			err := m.node.Propose(in.data)
+			s.proposed(in.client, in.token, m.idx, err)
+		case inUnreachable:
+			m.node.ReportUnreachable(in.peer)
+		}
+		*in = input{}
+	}
+	m.inbox = m.inbox[:0]
+}
+
+// expectedStepError reports whether err is a normal answer to msg: a
+// forwarded proposal reaching a member that has no leader to send it to.
+func expectedStepError(msg raft.Message, err error) bool {
+	return msg.Type == raft.MsgProp && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped))
+}
+
+// complete finishes a Ready whose write is durable: store it, send its
+// messages, apply its committed entries, Advance.
+func (s *Simulation) complete(m *member, rd *raft.Ready) {
+	if err := m.store.Save(rd); err != nil {
+		s.check.fail(CoreError, "n%d: storing a Ready: %v", m.id, err)
+	}
+	s.check.persisted(m.idx, rd.Entries)
+	hs, _, _ := m.store.InitialState()
+	for i := range rd.Messages {
+		msg := &rd.Messages[i]
+		s.check.sent(m.idx, msg, hs)
+		s.send(m, msg)
+	}
+	for i := range rd.CommittedEntries {
+		s.apply(m, &rd.CommittedEntries[i])
+	}
+	m.node.Advance()
+	for _, p := range m.unreachable {
+		m.inbox = append(m.inbox, input{kind: inUnreachable, peer: p})
+	}
+	m.unreachable = m.unreachable[:0]
+}
+
+// send puts a message on the network.
+func (s *Simulation) send(m *member, msg *raft.Message) {
+	to := int(msg.To) - 1
+	s.stats.Messages++
+	s.trace.message(s.now, msg)
+	if to < 0 || to >= len(s.members) {
+		s.check.fail(CoreError, "n%d sends %v to a member that does not exist", m.id, msg)
+		return
+	}
+	if !s.net.up(m.idx, to) || !s.members[to].up {
+		// The transport notices a dead link (its data channel closes) and
+		// tells the core, once per Ready and peer.
+		s.stats.Dropped++
+		if len(m.unreachable) == 0 || m.unreachable[len(m.unreachable)-1] != msg.To {
+			m.unreachable = append(m.unreachable, msg.To)
+		}
+		return
+	}
+	delays := s.net.fate(s.rng, s.delayBuf[:0])
+	switch len(delays) {
+	case 0:
+		s.stats.Dropped++
+		return
+	case 2:
+		s.stats.Duplicated++
+	}
+	wire := wireCopy(*msg)
+	for _, d := range delays {
+		s.schedule(event{at: s.now + d, kind: evDeliver, who: to, msg: wire})
+	}
+}
+
+// apply hands a committed entry to member m's state machine and answers
+// the client waiting on it there, if any.
+func (s *Simulation) apply(m *member, e *raft.Entry) {
+	s.check.apply(m.idx, e)
+	s.noteApplied(e)
+	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
+		return // a leader's no-op
+	}
+	cmd, err := DecodeCommand(e.Data)
+	if err != nil {
+		s.check.fail(StateMachineSafety, "n%d applies undecodable data at index %d: %v", m.id, e.Index, err)
+		return
+	}
+	if result, ok := m.kv.apply(cmd); ok {
+		s.applied(cmd, result, m.idx)
+	}
+}
+
+// memberState is the role and term the simulator last saw a member in.
+type memberState struct {
+	role raft.Role
+	term uint64
+	lead raft.NodeID
+}
+
+// observeReady runs the per-step checks on a Ready and keeps the
+// narration's view of roles up to date.
+func (s *Simulation) observeReady(m *member, rd *raft.Ready) {
+	var st *raft.Status
+	if rd.SoftState != nil || (!rd.HardState.IsEmpty() && rd.HardState.Term != s.view[m.idx].term) {
+		status := m.node.Status()
+		st = &status
+	}
+	if s.check.ready(m.idx, rd, st) {
+		s.stats.Elections++
+		s.nar.leader(s.now, m.id, st.Term, s.votesFor(m.id, st.Term))
+	}
+	if st != nil {
+		prev := s.view[m.idx]
+		s.view[m.idx] = memberState{role: st.Role, term: st.Term, lead: st.Lead}
+		if prev.role == raft.Leader && (st.Role != raft.Leader || st.Term != prev.term) {
+			s.nar.stepDown(s.now, m.id, prev.term, st.Term)
+		}
+	}
+	if c := rd.HardState.Commit; c > s.maxCommit {
+		s.maxCommit = c
+	}
+}

@@ -1,0 +1,188 @@
+package sim
+
+import (
+	"slices"
+
+	"github.com/tabraft/tabraft/raft"
+)
+
+// nemesisWake is the random nemesis acting, then scheduling its next move.
+func (s *Simulation) nemesisWake() {
+	if s.healed {
+		return
+	}
+	if f, ok := s.pickFault(); ok {
+		s.applyFault(f)
+	}
+	next := s.now + 1 + durN(s.rng, 2*s.cfg.FaultInterval)
+	if next < s.cfg.Duration {
+		s.schedule(event{at: next, kind: evFault, aux: -1})
+	}
+}
+
+// pickFault chooses the nemesis's next action, weighted by what is
+// possible now (restarts get likelier the more members are down).
+func (s *Simulation) pickFault() (Fault, bool) {
+	n := len(s.members)
+	var up, down, running, paused []int
+	for _, m := range s.members {
+		switch {
+		case !m.up:
+			down = append(down, m.idx)
+		case m.paused:
+			up = append(up, m.idx)
+			paused = append(paused, m.idx)
+		default:
+			up = append(up, m.idx)
+			running = append(running, m.idx)
+		}
+	}
+	var w [numFaultKinds]int
+	if n > 1 {
+		w[FaultSplit], w[FaultIsolate], w[FaultOneWay], w[FaultPartial] = 2, 2, 1, 1
+	}
+	if s.net.partitioned() {
+		w[FaultHeal] = 5
+	}
+	if len(up) > 0 {
+		w[FaultCrash] = 2
+	}
+	w[FaultRestart] = 4 * len(down)
+	if len(running) > 0 {
+		w[FaultPause] = 1
+	}
+	w[FaultResume] = 4 * len(paused)
+	total := 0
+	for _, x := range w {
+		total += x
+	}
+	if total == 0 {
+		return Fault{}, false
+	}
+	r := s.rng.IntN(total)
+	kind := FaultKind(0)
+	for ; r >= w[kind]; kind++ {
+		r -= w[kind]
+	}
+	f := Fault{Kind: kind}
+	switch kind {
+	case FaultSplit:
+		perm := s.rng.Perm(n)
+		cuts := []int{1 + s.rng.IntN(n-1)}
+		if n >= 5 && s.rng.IntN(5) == 0 {
+			// Three sides: nobody may have a majority.
+			cuts = []int{1 + s.rng.IntN(n-2)}
+			cuts = append(cuts, cuts[0]+1+s.rng.IntN(n-1-cuts[0]))
+		}
+		prev := 0
+		for _, c := range append(cuts, n) {
+			side := make([]raft.NodeID, 0, c-prev)
+			for _, m := range perm[prev:c] {
+				side = append(side, id(m))
+			}
+			slices.Sort(side)
+			f.Sides = append(f.Sides, side)
+			prev = c
+		}
+	case FaultIsolate, FaultOneWay:
+		f.Member = id(s.target(allMembers(n), 2))
+		f.Inbound = s.rng.IntN(2) == 0
+	case FaultPartial:
+		for a := range n {
+			for b := a + 1; b < n; b++ {
+				if s.rng.IntN(3) == 0 {
+					f.Pairs = append(f.Pairs, [2]raft.NodeID{id(a), id(b)})
+				}
+			}
+		}
+		if len(f.Pairs) == 0 {
+			a := s.rng.IntN(n)
+			f.Pairs = [][2]raft.NodeID{{id(a), id((a + 1) % n)}}
+		}
+	case FaultCrash:
+		f.Member = id(s.target(up, 3))
+	case FaultRestart:
+		f.Member = id(down[s.rng.IntN(len(down))])
+	case FaultPause:
+		f.Member = id(s.target(running, 3))
+	case FaultResume:
+		f.Member = id(paused[s.rng.IntN(len(paused))])
+	}
+	return f, true
+}
+
+// target picks a member of among, the leader with probability 1/oneIn
+// when it is among them (faults that hit the leader are the interesting ones).
+func (s *Simulation) target(among []int, oneIn int) int {
+	if l := s.leader(); l >= 0 && slices.Contains(among, l) && s.rng.IntN(oneIn) == 0 {
+		return l
+	}
+	return among[s.rng.IntN(len(among))]
+}
+
+func allMembers(n int) []int {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// leader returns the live member that leads the highest term, or -1.
+func (s *Simulation) leader() int {
+	best := -1
+	for i, v := range s.view {
+		if s.members[i].up && v.role == raft.Leader && (best < 0 || v.term > s.view[best].term) {
+			best = i
+		}
+	}
+	return best
+}
+
+// applyFault carries out a fault.
+func (s *Simulation) applyFault(f Fault) {
+	m := (*member)(nil)
+	if f.Member != raft.None {
+		m = s.members[f.Member-1]
+	}
+	switch f.Kind {
+	case FaultCrash:
+		if !m.up {
+			return
+		}
+	case FaultRestart:
+		if m.up {
+			return
+		}
+	case FaultPause:
+		if !m.up || m.paused {
+			return
+		}
+	case FaultResume:
+		if !m.paused {
+			return
+		}
+	}
+	s.stats.Faults++
+	s.stats.FaultCounts[f.Kind]++
+	s.nar.fault(s.now, f)
+	s.trace.mix(uint64(f.Kind), uint64(f.Member))
+	switch f.Kind {
+	case FaultSplit, FaultIsolate, FaultOneWay, FaultPartial, FaultHeal:
+		s.net.setCut(f.cutLinks(len(s.members)))
+	case FaultCrash:
+		s.crash(m)
+	case FaultRestart:
+		s.startMember(m)
+		s.pump(m)
+	case FaultPause:
+		m.paused = true
+	case FaultResume:
+		m.paused = false
+		if m.writeDone {
+			m.writeDone = false
+			s.persistedEvent(m)
+		}
+		s.pump(m)
+	}
+}

@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Stats counts what happened in a run.
+type Stats struct {
+	// Ops is the number of client operations started; OpsOK were answered,
+	// OpsUnknown abandoned by their client (outcome unknown).
+	Ops, OpsOK, OpsUnknown int
+	// Retries and Timeouts count client attempts refused and unanswered.
+	Retries, Timeouts int
+	// Elections is the number of terms that got a leader.
+	Elections int
+	// Faults counts nemesis actions, by kind in FaultCounts.
+	Faults      int
+	FaultCounts [numFaultKinds]int
+	// TornWrites counts crashes that kept part of a write.
+	TornWrites int
+	// Messages sent, Dropped (lost, cut or undeliverable), Duplicated.
+	Messages, Dropped, Duplicated int
+	// Commit is the highest commit index reached.
+	Commit uint64
+	// Windows and AvailableWindows: of the sampling windows of the fault
+	// phase, how many saw the commit index advance.
+	Windows, AvailableWindows int
+	// Recovery is the time from healing to a settled cluster.
+	Recovery time.Duration
+}
+
+// LinResult is the outcome of the linearizability check.
+type LinResult uint8
+
+const (
+	// LinOK: the history is linearizable.
+	LinOK LinResult = iota
+	// LinIllegal: it is not.
+	LinIllegal
+	// LinUnknown: the checker ran out of time.
+	LinUnknown
+)
+
+func (l LinResult) String() string {
+	switch l {
+	case LinOK:
+		return "linearizable"
+	case LinIllegal:
+		return "NOT linearizable"
+	}
+	return "linearizability unknown (checker timed out)"
+}
+
+// linTimeout bounds porcupine's search on one history.
+const linTimeout = 30 * time.Second
+
+func checkLinearizable(ops []porcupine.Operation) LinResult {
+	switch porcupine.CheckOperationsTimeout(KVModel(), ops, linTimeout) {
+	case porcupine.Ok:
+		return LinOK
+	case porcupine.Illegal:
+		return LinIllegal
+	}
+	return LinUnknown
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Config       Config
+	Stats        Stats
+	VirtualTime  time.Duration
+	TraceHash    uint64
+	History      []porcupine.Operation
+	Linearizable LinResult
+	Violations   []Violation
+}
+
+// Failed reports whether any invariant was violated.
+func (r *Result) Failed() bool { return len(r.Violations) > 0 }
+
+// Availability is the fraction of fault-phase windows in which the commit
+// index advanced.
+func (r *Result) Availability() float64 {
+	if r.Stats.Windows == 0 {
+		return 0
+	}
+	return float64(r.Stats.AvailableWindows) / float64(r.Stats.Windows)
+}
+
+// Summary describes the run in a few lines.
+func (r *Result) Summary() string {
+	st := &r.Stats
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d: %s virtual, %d members, %d elections, commit index %d\n",
+		r.Config.Seed, fmtTime(r.VirtualTime), r.Config.Members, st.Elections, st.Commit)
+	fmt.Fprintf(&b, "  faults: %d (%s)\n", st.Faults, faultBreakdown(&st.FaultCounts))
+	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated\n", st.Messages, st.Dropped, st.Duplicated)
+	fmt.Fprintf(&b, "  operations: %d (%d answered, %d outcome unknown), %d retries, %d timeouts; %s\n",
+		st.Ops, st.OpsOK, st.OpsUnknown, st.Retries, st.Timeouts, r.Linearizable)
+	fmt.Fprintf(&b, "  availability %.0f%% of %s windows; settled %.2fs after healing", 100*r.Availability(), sampleEvery, st.Recovery.Seconds())
+	if len(r.Violations) == 0 {
+		b.WriteString("; no violations")
+	} else {
+		fmt.Fprintf(&b, "; %d VIOLATIONS", len(r.Violations))
+	}
+	return b.String()
+}
+
+func faultBreakdown(c *[numFaultKinds]int) string {
+	var parts []string
+	for k, n := range c {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", FaultKind(k), n))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Visualize writes porcupine's HTML view of the run's history to w (with
+// the partial linearizations when it is not linearizable).
+func (r *Result) Visualize(w io.Writer) error {
+	model := KVModel()
+	_, info := porcupine.CheckOperationsVerbose(model, r.History, linTimeout)
+	return porcupine.Visualize(model, info, w)
+}

@@ -1,0 +1,272 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/tabraft/tabraft/raft"
+)
+
+// Simulation is one run: members, clients, network and nemesis in virtual
+// time, all driven by one random source seeded from Config.Seed.
+type Simulation struct {
+	cfg    Config
+	rng    *rand.Rand
+	now    time.Duration
+	queue  eventQueue
+	voters []raft.NodeID
+
+	members []*member
+	clients []*client
+	net     *network
+	check   *checker
+	hist    history
+	nar     narrator
+	trace   trace
+	stats   Stats
+
+	// view is each member's role, term and leader as last seen in a Ready.
+	view []memberState
+	// maxCommit is the highest commit index any member reported.
+	maxCommit uint64
+	// healed: the fault phase is over.
+	healed   bool
+	healedAt time.Duration
+	settled  bool
+	// For availability: the commit index at the last sample.
+	sampledCommit uint64
+	// For narration: votes received per (candidate, term), the latest
+	// command applied anywhere and the highest index applied anywhere.
+	votes      map[logPos][]raft.NodeID
+	lastCmd    string
+	maxApplied uint64
+
+	delayBuf [2]time.Duration
+}
+
+// sampleEvery is the bookkeeping period (availability windows, liveness
+// checks in the heal phase).
+const sampleEvery = 100 * time.Millisecond
+
+// New prepares a run of cfg.
+func New(cfg Config) (*Simulation, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Simulation{
+		cfg:   cfg,
+		rng:   rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed7ab7af7)),
+		net:   newNetwork(cfg.Net, cfg.Members),
+		trace: newTrace(),
+		view:  make([]memberState, cfg.Members),
+		votes: map[logPos][]raft.NodeID{},
+	}
+	s.check = newChecker(cfg.Members, &s.now)
+	for i := range cfg.Members {
+		s.voters = append(s.voters, id(i))
+		s.members = append(s.members, &member{idx: i, id: id(i), store: raft.NewMemoryStorage()})
+	}
+	for i := range cfg.Clients {
+		s.clients = append(s.clients, &client{idx: i, at: i % cfg.Members})
+	}
+	return s, nil
+}
+
+// Narrate makes the run tell what happens on w.
+func (s *Simulation) Narrate(w io.Writer) { s.nar.w = w }
+
+func (s *Simulation) schedule(e event) { s.queue.push(e) }
+
+// Run runs the simulation to its end and reports what happened.
+func (s *Simulation) Run() Result {
+	for _, m := range s.members {
+		s.startMember(m)
+		s.pump(m)
+	}
+	for _, c := range s.clients {
+		c.token++
+		s.schedule(event{at: 1 + durN(s.rng, s.cfg.ThinkTime+1), kind: evClient, sub: wakeStart, who: c.idx, epoch: c.token})
+	}
+	if s.cfg.Schedule != nil {
+		for i, f := range s.cfg.Schedule {
+			s.schedule(event{at: f.At, kind: evFault, aux: i})
+		}
+	} else if s.cfg.Faults {
+		s.schedule(event{at: 1 + durN(s.rng, 2*s.cfg.FaultInterval), kind: evFault, aux: -1})
+	}
+	s.schedule(event{at: s.cfg.Duration, kind: evHeal})
+	s.schedule(event{at: sampleEvery, kind: evSample})
+	end := s.cfg.Duration + s.cfg.LivenessBound
+	for s.queue.len() > 0 && !s.settled && len(s.check.violations) == 0 {
+		e := s.queue.pop()
+		if e.at > end {
+			break
+		}
+		s.now = e.at
+		s.trace.event(&e)
+		s.dispatch(&e)
+	}
+	if !s.settled && len(s.check.violations) == 0 {
+		s.check.fail(Liveness, "%s", s.unsettled())
+	}
+	return s.finish()
+}
+
+func (s *Simulation) dispatch(e *event) {
+	switch e.kind {
+	case evTick:
+		if m := s.members[e.who]; m.up && m.epoch == e.epoch {
+			s.tick(m)
+		}
+	case evDeliver:
+		from := int(e.msg.From) - 1
+		if !s.net.up(from, e.who) {
+			s.stats.Dropped++ // the link was cut while the message was in flight
+			return
+		}
+		if s.nar.on() && e.msg.Type == raft.MsgVoteResp && !e.msg.Reject {
+			k := logPos{uint64(e.msg.To), e.msg.Term}
+			s.votes[k] = append(s.votes[k], e.msg.From)
+		}
+		s.deliver(s.members[e.who], e.msg)
+	case evPersisted:
+		if m := s.members[e.who]; m.up && m.epoch == e.epoch {
+			s.persistedEvent(m)
+		}
+	case evClient:
+		s.clientWake(s.clients[e.who], e.sub, e.epoch)
+	case evFault:
+		if e.aux < 0 {
+			s.nemesisWake()
+		} else if !s.healed {
+			s.applyFault(s.cfg.Schedule[e.aux])
+		}
+	case evHeal:
+		s.heal()
+	case evSample:
+		s.sample()
+	}
+}
+
+// heal ends the fault phase: every link restored, the network calm, every
+// member running. Liveness is measured from here.
+func (s *Simulation) heal() {
+	s.healed, s.healedAt = true, s.now
+	s.net.calm = true
+	s.net.setCut(nil)
+	s.nar.say(s.now, "faults healed: network whole and calm, every member running; clients finish what is pending")
+	for _, m := range s.members {
+		switch {
+		case !m.up:
+			s.startMember(m)
+			s.pump(m)
+		case m.paused:
+			m.paused = false
+			if m.writeDone {
+				m.writeDone = false
+				s.persistedEvent(m)
+			}
+			s.pump(m)
+		}
+	}
+}
+
+// sample is the periodic bookkeeping.
+func (s *Simulation) sample() {
+	s.schedule(event{at: s.now + sampleEvery, kind: evSample})
+	if !s.healed {
+		s.stats.Windows++
+		if s.maxCommit > s.sampledCommit {
+			s.stats.AvailableWindows++
+		}
+		s.sampledCommit = s.maxCommit
+	}
+	if s.nar.on() && s.now%time.Second == 0 {
+		s.nar.progress(s.now, s.maxCommit, s.lastCmd)
+	}
+	if s.healed && s.unsettled() == "" {
+		s.settled = true
+		s.stats.Recovery = s.now - s.healedAt
+		l := s.leader()
+		s.nar.say(s.now, "settled %.2fs after healing: n%d leads term %d, every member applied through %d, no operation pending",
+			s.stats.Recovery.Seconds(), l+1, s.view[l].term, s.maxCommit)
+	}
+}
+
+// unsettled describes what liveness still waits for ("" when nothing).
+func (s *Simulation) unsettled() string {
+	var missing []string
+	l := s.leader()
+	if l < 0 {
+		missing = append(missing, "no leader")
+	} else {
+		for i, v := range s.view {
+			if !s.members[i].up || v.lead != id(l) || v.term != s.view[l].term {
+				missing = append(missing, fmt.Sprintf("n%d does not follow n%d", i+1, l+1))
+			}
+		}
+	}
+	pending := 0
+	for _, c := range s.clients {
+		if c.busy {
+			pending++
+		}
+	}
+	if pending > 0 {
+		missing = append(missing, fmt.Sprintf("%d operations pending", pending))
+	}
+	for i := range s.members {
+		if a := s.check.members[i].applied; a < s.maxCommit {
+			missing = append(missing, fmt.Sprintf("n%d applied %d of %d", i+1, a, s.maxCommit))
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s after healing at %s: %v", fmtTime(s.now-s.healedAt), fmtTime(s.healedAt), missing)
+}
+
+// noteApplied keeps the narration's latest command.
+func (s *Simulation) noteApplied(e *raft.Entry) {
+	if !s.nar.on() || e.Index <= s.maxApplied {
+		return
+	}
+	s.maxApplied = e.Index
+	if cmd, err := DecodeCommand(e.Data); err == nil && len(e.Data) > 0 {
+		s.lastCmd = cmd.String()
+	}
+}
+
+// votesFor lists who granted candidate its vote in term (itself first).
+func (s *Simulation) votesFor(candidate raft.NodeID, term uint64) []raft.NodeID {
+	vs := append([]raft.NodeID{candidate}, s.votes[logPos{uint64(candidate), term}]...)
+	slices.Sort(vs)
+	return slices.Compact(vs)
+}
+
+// finish closes the run: the final cross-checks, the linearizability check.
+func (s *Simulation) finish() Result {
+	for _, m := range s.members {
+		if m.up && !m.busy {
+			s.check.coreMatches(m.idx, m.node, "at the end", true)
+		}
+	}
+	r := Result{Config: s.cfg, Stats: s.stats, VirtualTime: s.now, TraceHash: s.trace.h}
+	r.Stats.Commit = s.maxCommit
+	r.History = s.hist.operations(s.now + 1)
+	r.Linearizable = checkLinearizable(r.History)
+	if r.Linearizable == LinIllegal {
+		s.check.fail(Linearizability, "the history of %d operations is not linearizable", len(r.History))
+	}
+	r.Violations = s.check.violations
+	if s.nar.on() {
+		s.nar.say(s.now, "%s", r.Summary())
+		for _, v := range r.Violations {
+			s.nar.say(v.At, "VIOLATION %s: %s", v.Invariant, v.Detail)
+		}
+	}
+	return r
+}
