@@ -137,6 +137,10 @@ func (s *Simulation) pump(m *member) {
 		rd := m.node.Ready()
 		s.observeReady(m, &rd)
 		if rd.MustSync && s.cfg.DiskLatency > 0 {
+			if s.bugs.sendBeforePersist {
+				s.sendAll(m, &rd)
+				rd.Messages = nil
+			}
 			m.busy, m.pending = true, rd
 			s.schedule(event{at: s.now + 1 + durN(s.rng, s.cfg.DiskLatency), kind: evPersisted, who: m.idx, epoch: m.epoch})
 			return
@@ -193,16 +197,14 @@ func expectedStepError(msg raft.Message, err error) bool {
 // complete finishes a Ready whose write is durable: store it, send its
 // messages, apply its committed entries, Advance.
 func (s *Simulation) complete(m *member, rd *raft.Ready) {
+	if s.bugs.forgetHardState {
+		rd.HardState = raft.HardState{}
+	}
 	if err := m.store.Save(rd); err != nil {
 		s.check.fail(CoreError, "n%d: storing a Ready: %v", m.id, err)
 	}
 	s.check.persisted(m.idx, rd.Entries)
-	hs, _, _ := m.store.InitialState()
-	for i := range rd.Messages {
-		msg := &rd.Messages[i]
-		s.check.sent(m.idx, msg, hs)
-		s.send(m, msg)
-	}
+	s.sendAll(m, rd)
 	for i := range rd.CommittedEntries {
 		s.apply(m, &rd.CommittedEntries[i])
 	}
@@ -211,6 +213,16 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 		m.inbox = append(m.inbox, input{kind: inUnreachable, peer: p})
 	}
 	m.unreachable = m.unreachable[:0]
+}
+
+// sendAll sends a Ready's messages, checking each against what is persisted.
+func (s *Simulation) sendAll(m *member, rd *raft.Ready) {
+	hs, _, _ := m.store.InitialState()
+	for i := range rd.Messages {
+		msg := &rd.Messages[i]
+		s.check.sent(m.idx, msg, hs)
+		s.send(m, msg)
+	}
 }
 
 // send puts a message on the network.

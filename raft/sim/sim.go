@@ -45,6 +45,18 @@ type Simulation struct {
 	maxApplied uint64
 
 	delayBuf [2]time.Duration
+	// bugs are deliberate host mistakes, set only by tests that prove the
+	// checks catch them.
+	bugs hostBugs
+}
+
+// hostBugs are ways a host can break the Ready contract.
+type hostBugs struct {
+	// sendBeforePersist sends a Ready's messages when it is taken, before
+	// its write completes.
+	sendBeforePersist bool
+	// forgetHardState never persists hard states.
+	forgetHardState bool
 }
 
 // sampleEvery is the bookkeeping period (availability windows, liveness
@@ -82,6 +94,18 @@ func (s *Simulation) schedule(e event) { s.queue.push(e) }
 
 // Run runs the simulation to its end and reports what happened.
 func (s *Simulation) Run() Result {
+	if s.nar.on() {
+		faults := "random faults every ~" + s.cfg.FaultInterval.String()
+		switch {
+		case s.cfg.Schedule != nil:
+			faults = fmt.Sprintf("%d scheduled faults", len(s.cfg.Schedule))
+		case !s.cfg.Faults:
+			faults = "no faults beyond the network's own"
+		}
+		s.nar.say(0, "seed %d: %d members, %d clients on %d keys, %s; network drops %.0f%%, duplicates %.0f%%, delays %s–%s (%.0f%% up to %s); faults heal at %s",
+			s.cfg.Seed, s.cfg.Members, s.cfg.Clients, s.cfg.Keys, faults, 100*s.cfg.Net.Drop, 100*s.cfg.Net.Duplicate,
+			s.cfg.Net.MinLatency, s.cfg.Net.MaxLatency, 100*s.cfg.Net.Slow, s.cfg.Net.SlowDelay, s.cfg.Duration)
+	}
 	for _, m := range s.members {
 		s.startMember(m)
 		s.pump(m)
