@@ -98,7 +98,9 @@ func (s *MemoryStorage) Append(entries []Entry) error {
 		return fmt.Errorf("raft: memory storage: append at %d leaves a gap after %d", first, last)
 	}
 	keep := first - s.snap.Meta.Index - 1
-	s.ents = append(s.ents[:keep:keep], entries...)
+	// In place: nothing aliases s.ents (Entries, Compact and ApplySnapshot
+	// copy), and copying the whole log on every append is quadratic.
+	s.ents = append(s.ents[:keep], entries...)
 	return nil
 }
 
