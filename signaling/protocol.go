@@ -211,16 +211,14 @@ func Decode(b []byte) (Message, error) {
 
 // DecodeRequest parses a message sent by a client to the server and checks
 // it fully: version, type, and the fields its type needs. The error, if any,
-// is an *Error.
+// is an *Error. When the message parses but fails CheckRequest, the parsed
+// message is returned with the error, so that the refusal can name its type.
 func DecodeRequest(b []byte) (Message, error) {
 	m, err := Decode(b)
 	if err != nil {
 		return Message{}, err
 	}
-	if err := CheckRequest(m); err != nil {
-		return Message{}, err
-	}
-	return m, nil
+	return m, CheckRequest(m)
 }
 
 // CheckRequest checks that m is a message a client may send, with the fields
