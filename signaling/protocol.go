@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -181,15 +182,18 @@ func errorf(code ErrorCode, format string, args ...any) *Error {
 }
 
 // Encode returns the JSON encoding of m, with V set to Version if it is zero.
+// Data is compacted; '<', '>' and '&' are not escaped.
 func Encode(m Message) ([]byte, error) {
 	if m.V == 0 {
 		m.V = Version
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
 		return nil, fmt.Errorf("encode %s message: %w", m.Type, err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Decode parses one message and checks its version. It does not check that

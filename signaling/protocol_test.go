@@ -193,3 +193,13 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeKeepsHTMLCharacters(t *testing.T) {
+	b, err := Encode(Message{Type: TypeOffer, To: "b", Data: json.RawMessage(`{"sdp": "a<b>&c"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"v":1,"type":"offer","to":"b","data":{"sdp":"a<b>&c"}}`; string(b) != want {
+		t.Fatalf("Encode = %s, want %s", b, want)
+	}
+}

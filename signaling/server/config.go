@@ -53,10 +53,12 @@ type Config struct {
 	RejectRate  float64
 	RejectBurst int
 
-	// SendQueue is how many outgoing messages may wait for one connection.
-	// A connection whose queue is full does not read its messages and is
-	// closed. Default 256.
-	SendQueue int
+	// SendQueue is how many outgoing messages may wait for one connection,
+	// and SendQueueBytes how many bytes. A connection whose queue is full
+	// does not read its messages fast enough and is closed. Defaults 256
+	// and 1 MiB.
+	SendQueue      int
+	SendQueueBytes int
 	// WriteTimeout bounds the writing of one message. Default 10 s.
 	WriteTimeout time.Duration
 	// PingInterval is the time between keep-alive pings; a connection that
@@ -99,6 +101,7 @@ func (c Config) withDefaults() (Config, error) {
 	intDefault("MessageBurst", &c.MessageBurst, 200)
 	intDefault("RejectBurst", &c.RejectBurst, 20)
 	intDefault("SendQueue", &c.SendQueue, 256)
+	intDefault("SendQueueBytes", &c.SendQueueBytes, 1<<20)
 	floatDefault := func(name string, v *float64, def float64) {
 		switch {
 		case *v == 0:

@@ -16,14 +16,6 @@ import (
 	"github.com/tabraft/tabraft/signaling"
 )
 
-// outgoing is one item of a connection's send queue: a message to write,
-// a close to perform after it, or both.
-type outgoing struct {
-	data        []byte
-	closeCode   websocket.StatusCode // zero: no close
-	closeReason string
-}
-
 // conn is one WebSocket connection. Three goroutines serve it: the read
 // loop (serve's own goroutine, which alone handles the client's messages
 // and owns room and id), the write loop (which alone writes data messages,
@@ -37,7 +29,7 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	// out is the send queue; the write loop drains it.
-	out        chan outgoing
+	out        *sendQueue
 	writerDone chan struct{}
 
 	limiter *rate.Limiter // messages from the client
@@ -68,7 +60,7 @@ func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
 		log:        log,
 		ctx:        ctx,
 		cancel:     cancel,
-		out:        make(chan outgoing, s.cfg.SendQueue),
+		out:        newSendQueue(s.cfg.SendQueue, s.cfg.SendQueueBytes),
 		writerDone: make(chan struct{}),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
 		rejects:    rate.NewLimiter(rate.Limit(s.cfg.RejectRate), s.cfg.RejectBurst),
@@ -252,9 +244,7 @@ func (c *conn) closeGracefully(left signaling.LeftReason, closed string, status 
 	if closed != "" {
 		c.s.metrics.closed.WithLabelValues(closed).Inc()
 	}
-	select {
-	case c.out <- outgoing{closeCode: status, closeReason: reason}:
-	default:
+	if !c.out.push(outgoing{closeCode: status, closeReason: reason}) {
 		c.kill(left)
 	}
 }
@@ -296,17 +286,16 @@ func (c *conn) sendMsg(m signaling.Message) {
 // enqueue queues b without blocking. A connection whose queue is full is
 // not reading its messages: it is dropped.
 func (c *conn) enqueue(b []byte) {
-	select {
-	case c.out <- outgoing{data: b}:
+	if c.out.push(outgoing{data: b}) {
 		return
-	default:
 	}
 	if c.ctx.Err() != nil {
 		return // already ending; its queue is not read anymore
 	}
 	if c.kill(signaling.LeftEvicted) {
 		c.s.metrics.closed.WithLabelValues(closedSlowConsumer).Inc()
-		c.log.Info("closing signaling connection: send queue full", "queue", cap(c.out))
+		c.log.Info("closing signaling connection: send queue full",
+			"max_messages", c.s.cfg.SendQueue, "max_bytes", c.s.cfg.SendQueueBytes)
 	}
 }
 
@@ -315,36 +304,50 @@ func (c *conn) enqueue(b []byte) {
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	for {
-		select {
-		case <-c.ctx.Done():
-			c.ws.CloseNow()
-			return
-		case o := <-c.out:
-			if o.data != nil {
-				ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-				err := c.ws.Write(ctx, websocket.MessageText, o.data)
-				timedOut := ctx.Err() == context.DeadlineExceeded
-				cancel()
-				if err != nil {
-					if timedOut && c.kill(signaling.LeftEvicted) {
-						c.s.metrics.closed.WithLabelValues(closedSlowConsumer).Inc()
-						c.log.Info("closing signaling connection: write timed out", "timeout", c.s.cfg.WriteTimeout)
-					} else {
-						c.kill(signaling.LeftClosed)
-					}
-					c.ws.CloseNow()
-					return
-				}
-			}
-			if o.closeCode != 0 {
-				if err := c.ws.Close(o.closeCode, o.closeReason); err != nil {
-					c.log.Debug("signaling close handshake", "err", err)
-				}
-				c.cancel()
+		o, ok := c.out.pop()
+		if !ok {
+			select {
+			case <-c.ctx.Done():
+				c.ws.CloseNow()
 				return
+			case <-c.out.ready:
+				continue
 			}
 		}
+		if c.ctx.Err() != nil {
+			c.ws.CloseNow()
+			return
+		}
+		if o.data != nil && !c.write(o.data) {
+			c.ws.CloseNow()
+			return
+		}
+		if o.closeCode != 0 {
+			if err := c.ws.Close(o.closeCode, o.closeReason); err != nil {
+				c.log.Debug("signaling close handshake", "err", err)
+			}
+			c.cancel()
+			return
+		}
 	}
+}
+
+// write writes one message within WriteTimeout, and ends the connection if
+// it cannot.
+func (c *conn) write(b []byte) bool {
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+	defer cancel()
+	err := c.ws.Write(ctx, websocket.MessageText, b)
+	if err == nil {
+		return true
+	}
+	if ctx.Err() == context.DeadlineExceeded && c.kill(signaling.LeftEvicted) {
+		c.s.metrics.closed.WithLabelValues(closedSlowConsumer).Inc()
+		c.log.Info("closing signaling connection: write timed out", "timeout", c.s.cfg.WriteTimeout)
+	} else {
+		c.kill(signaling.LeftClosed)
+	}
+	return false
 }
 
 // pingLoop pings the client every PingInterval and ends the connection if a

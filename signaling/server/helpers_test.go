@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,3 +254,13 @@ func (ts *testServer) metric(t testing.TB, prefix string) string {
 	}
 	return ""
 }
+
+// testLoggerOrDiscard is testLogger, or a logger that discards.
+func testLoggerOrDiscard() *slog.Logger {
+	if l := testLogger(); l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

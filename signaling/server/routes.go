@@ -172,6 +172,10 @@ func (p *precompressed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	if v.coding != "identity" {
 		w.Header().Set("Content-Encoding", v.coding)
+		// ServeContent leaves out Content-Length when Content-Encoding is
+		// set; the length of the stored file is the right one here (range
+		// requests and errors set or remove it themselves).
+		w.Header().Set("Content-Length", strconv.FormatInt(info.Size(), 10))
 	}
 	http.ServeContent(w, r, p.name, info.ModTime(), content)
 }

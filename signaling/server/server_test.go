@@ -573,7 +573,7 @@ func TestMaxConns(t *testing.T) {
 
 func TestSlowConsumerEvicted(t *testing.T) {
 	ts := startServer(t, Config{
-		SendQueue: 4, WriteTimeout: 200 * time.Millisecond,
+		SendQueueBytes: 256 << 10, WriteTimeout: 200 * time.Millisecond,
 		MessageRate: 1e6, MessageBurst: 1e6, RejectBurst: 1e6,
 	})
 	sender, _ := ts.joined(t, "r", "sender")
