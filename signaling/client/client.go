@@ -73,6 +73,9 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 		buffer = 256
 	}
 	readCtx, stop := context.WithCancel(context.Background())
+	// Stopping drops the connection, which ends a read under way; reads
+	// themselves get no context, which spares a timer per message.
+	context.AfterFunc(readCtx, func() { ws.CloseNow() })
 	c := &Client{
 		ws:   ws,
 		in:   make(chan signaling.Message, buffer),
@@ -102,7 +105,7 @@ func (c *Client) readLoop(ctx context.Context) {
 	defer close(c.done)
 	defer close(c.in)
 	for {
-		typ, b, err := c.ws.Read(ctx)
+		typ, b, err := c.ws.Read(context.Background())
 		if err != nil {
 			c.err = fmt.Errorf("signaling connection: %w", err)
 			return

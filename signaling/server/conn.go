@@ -25,9 +25,15 @@ type conn struct {
 	ws  *websocket.Conn
 	log *slog.Logger
 
-	// ctx ends the connection at once when cancelled (see kill).
+	// ctx ends the connection at once when cancelled (see kill): it drops
+	// the TCP connection, which ends any read or write under way. Reads and
+	// writes themselves get no context, which spares coder/websocket a
+	// timer per message.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// writeTimer kills the connection when a write takes longer than
+	// WriteTimeout.
+	writeTimer *time.Timer
 	// out is the send queue; the write loop drains it.
 	out        *sendQueue
 	writerDone chan struct{}
@@ -54,7 +60,8 @@ func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
 	// The read loop reads one byte past the limit to tell a message that
 	// is too big; coder/websocket's own limit stays as a backstop.
 	ws.SetReadLimit(int64(s.cfg.MaxMessageBytes) + 1)
-	return &conn{
+	context.AfterFunc(ctx, func() { ws.CloseNow() })
+	c := &conn{
 		s:          s,
 		ws:         ws,
 		log:        log,
@@ -65,12 +72,16 @@ func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
 		rejects:    rate.NewLimiter(rate.Limit(s.cfg.RejectRate), s.cfg.RejectBurst),
 	}
+	c.writeTimer = time.AfterFunc(time.Hour, c.writeTimedOut)
+	c.writeTimer.Stop()
+	return c
 }
 
 // serve runs the connection until it ends, then takes its member out of
 // its room.
 func (c *conn) serve() {
 	defer c.cancel()
+	defer c.writeTimer.Stop()
 	go c.writeLoop()
 	pingCtx, stopPing := context.WithCancel(c.ctx)
 	pingDone := make(chan struct{})
@@ -107,7 +118,7 @@ func (c *conn) serve() {
 func (c *conn) readLoop() {
 	maxBytes := c.s.cfg.MaxMessageBytes
 	for {
-		typ, r, err := c.ws.Reader(c.ctx)
+		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			c.log.Debug("signaling read ended", "err", err)
 			return
@@ -332,22 +343,25 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// write writes one message within WriteTimeout, and ends the connection if
-// it cannot.
+// write writes one message, and ends the connection if it cannot.
 func (c *conn) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-	defer cancel()
-	err := c.ws.Write(ctx, websocket.MessageText, b)
-	if err == nil {
-		return true
+	c.writeTimer.Reset(c.s.cfg.WriteTimeout)
+	err := c.ws.Write(context.Background(), websocket.MessageText, b)
+	c.writeTimer.Stop()
+	if err != nil {
+		c.kill(signaling.LeftClosed) // unless the write timed out, which said so first
+		return false
 	}
-	if ctx.Err() == context.DeadlineExceeded && c.kill(signaling.LeftEvicted) {
+	return true
+}
+
+// writeTimedOut ends a connection whose write took longer than
+// WriteTimeout: its client does not read.
+func (c *conn) writeTimedOut() {
+	if c.kill(signaling.LeftEvicted) {
 		c.s.metrics.closed.WithLabelValues(closedSlowConsumer).Inc()
 		c.log.Info("closing signaling connection: write timed out", "timeout", c.s.cfg.WriteTimeout)
-	} else {
-		c.kill(signaling.LeftClosed)
 	}
-	return false
 }
 
 // pingLoop pings the client every PingInterval and ends the connection if a
