@@ -85,6 +85,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ICEServers == nil {
+		c.ICEServers = []signaling.ICEServer{} // encoded as [], not left out
+	}
 	var errs []error
 	intDefault := func(name string, v *int, def int) {
 		switch {

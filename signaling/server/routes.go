@@ -42,14 +42,10 @@ func (s *Server) routes() (http.Handler, error) {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	}))
 
-	iceServers := s.cfg.ICEServers
-	if iceServers == nil {
-		iceServers = []signaling.ICEServer{}
-	}
 	pageConfig, err := json.Marshal(PageConfig{
 		Version:         signaling.Version,
 		SignalingPath:   WebSocketPath,
-		ICEServers:      iceServers,
+		ICEServers:      s.cfg.ICEServers,
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
 	})
 	if err != nil {

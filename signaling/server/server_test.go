@@ -127,8 +127,8 @@ func TestLeaveAnnouncesAndAllowsRejoin(t *testing.T) {
 	expectError(t, b, signaling.CodeNotJoined)
 
 	// The same connection joins another room, then comes back.
-	if w := join(t, b, "elsewhere", "b"); len(w.Members) != 0 {
-		t.Fatalf("welcome to an empty room lists %v", w.Members)
+	if w := join(t, b, "elsewhere", "b"); len(w.Members) != 0 || w.ICEServers == nil {
+		t.Fatalf("welcome to an empty room: %+v, want no members and an empty iceServers list", w)
 	}
 	eventually(t, "two rooms", func() bool { return ts.Stats().Rooms == 2 })
 	b.Leave(context.Background())
