@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -48,6 +49,9 @@ type Client struct {
 	stop      context.CancelFunc // ends the read loop
 	closeOnce sync.Once
 	closeErr  error
+	// closedLocally is set by Close and CloseNow, so that the read loop
+	// reports ErrClosed rather than whichever error the closing caused.
+	closedLocally atomic.Bool
 }
 
 // Dial connects to the signaling WebSocket at url (ws://, wss://, http:// or
@@ -107,6 +111,9 @@ func (c *Client) readLoop(ctx context.Context) {
 	for {
 		typ, b, err := c.ws.Read(context.Background())
 		if err != nil {
+			if c.closedLocally.Load() {
+				err = ErrClosed
+			}
 			c.err = fmt.Errorf("signaling connection: %w", err)
 			return
 		}
@@ -130,7 +137,8 @@ func (c *Client) readLoop(ctx context.Context) {
 	}
 }
 
-// ErrClosed is the error Recv returns after Close or CloseNow.
+// ErrClosed is the error (wrapped) that Recv returns after Close or
+// CloseNow, once the buffered messages are read.
 var ErrClosed = errors.New("closed by the client")
 
 // Recv returns the next message from the server. After the connection ends
@@ -219,6 +227,7 @@ func (c *Client) Err() error {
 // seconds at most, for the server to acknowledge it.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.closedLocally.Store(true)
 		c.closeErr = c.ws.Close(websocket.StatusNormalClosure, "")
 		c.stop()
 		<-c.done
@@ -233,6 +242,7 @@ func (c *Client) Close() error {
 // tab would.
 func (c *Client) CloseNow() {
 	c.closeOnce.Do(func() {
+		c.closedLocally.Store(true)
 		c.ws.CloseNow()
 		c.stop()
 		<-c.done

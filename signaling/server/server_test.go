@@ -190,7 +190,9 @@ func TestRoomsAppearAndVanish(t *testing.T) {
 }
 
 func TestDeadConnectionDetected(t *testing.T) {
-	cfg := Config{PingInterval: 30 * time.Millisecond, PingTimeout: 150 * time.Millisecond}
+	// The timeout leaves the live member time to answer even on a loaded
+	// machine under the race detector.
+	cfg := Config{PingInterval: 30 * time.Millisecond, PingTimeout: time.Second}
 	for _, tc := range []struct {
 		name string
 		opts *websocket.DialOptions
@@ -573,8 +575,13 @@ func TestMaxConns(t *testing.T) {
 
 func TestSlowConsumerEvicted(t *testing.T) {
 	ts := startServer(t, Config{
-		SendQueueBytes: 256 << 10, WriteTimeout: 200 * time.Millisecond,
+		SendQueueBytes: 256 << 10, WriteTimeout: time.Second,
 		MessageRate: 1e6, MessageBurst: 1e6, RejectBurst: 1e6,
+		// Only the send queue and the write timeout are under test: pings
+		// would also find the slow member, and under a loaded machine
+		// could time out the sender, whose pongs wait behind its own
+		// large messages.
+		PingInterval: time.Hour,
 	})
 	sender, _ := ts.joined(t, "r", "sender")
 	watcher, _ := ts.joined(t, "r", "watcher")
