@@ -31,10 +31,12 @@ const (
 // addressee): window=1 is a steady load, window=8 saturates the server.
 //
 // Reported: msgs/s (relayed messages per second, end to end), p50-ms and
-// p99-ms (relay latency from the sender's Send to the addressee's Recv),
-// peak-heap-MB (the highest HeapInuse sampled every 10 ms during the
-// relaying) and setup-heap-MB (HeapInuse after a GC once everybody has
-// joined).
+// p99-ms (relay latency from the sender's Send to the addressee's Recv,
+// under that load: mostly queueing), peak-heap-MB (the highest HeapInuse
+// sampled every 10 ms during the relaying), setup-heap-MB (HeapInuse after a
+// GC once everybody has joined), and, outside the timed part, idle-p50-ms and
+// idle-p99-ms: the latency of 1,000 messages relayed one at a time by one
+// member while the 999 others stay connected.
 //
 // In the "inproc" runs the server shares this process with the 1,000
 // clients, so the heap figures are clients and server together. In the
@@ -145,6 +147,10 @@ func benchRelay(b *testing.B, wsURL string, window int, heap heapProbe) {
 	lat := make([]time.Duration, benchMessages*b.N)
 	var received, errs atomic.Int64
 	allIn := make(chan struct{})
+	// In the idle phase, after the timed run, one member relays messages
+	// one at a time while the 999 others stay connected and quiet.
+	var idle atomic.Bool
+	idleLat := make(chan time.Duration, 1)
 	index := make(map[string]int, len(members))
 	for i, m := range members {
 		index[m.id] = i
@@ -172,8 +178,14 @@ func benchRelay(b *testing.B, wsURL string, window int, heap heapProbe) {
 					errs.Add(1)
 					continue
 				}
+				d := time.Since(start) - sent
+				if idle.Load() {
+					idleLat <- d
+					members[index[msg.From]].credit <- struct{}{}
+					continue
+				}
 				n := received.Add(1)
-				lat[n-1] = time.Since(start) - sent
+				lat[n-1] = d
 				members[index[msg.From]].credit <- struct{}{}
 				if n == int64(len(lat)) {
 					close(allIn)
@@ -222,6 +234,28 @@ func benchRelay(b *testing.B, wsURL string, window int, heap heapProbe) {
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(setupHeap)/(1<<20), "setup-heap-MB")
+
+	idle.Store(true)
+	const idleMessages = 1000
+	one, to := members[0], members[members[0].peers[0]].id
+	idleLats := make([]time.Duration, 0, idleMessages)
+	payload := make([]byte, 0, 256)
+	for range idleMessages {
+		<-one.credit
+		payload = candidate(payload[:0], time.Since(start))
+		if err := one.c.Relay(ctx, signaling.TypeCandidate, to, payload); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case d := <-idleLat:
+			idleLats = append(idleLats, d)
+		case <-time.After(waitTimeout):
+			b.Fatal("idle-phase message lost")
+		}
+	}
+	slices.Sort(idleLats)
+	b.ReportMetric(ms(idleLats[len(idleLats)/2]), "idle-p50-ms")
+	b.ReportMetric(ms(idleLats[len(idleLats)*99/100]), "idle-p99-ms")
 
 	cancel()
 	for _, m := range members {
