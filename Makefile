@@ -1,16 +1,16 @@
 # tabraft — see README.md. `make run` and `make test` do all set-up themselves.
-GO      ?= go
-SEEDS   ?= 2000
-FUZZTIME ?= 15s
+GO       ?= go
+SEEDS    ?= 2000
+FUZZTIME ?= 10s
 
-.PHONY: run test vet unit sim fuzz bench bench-compare
+.PHONY: run test vet unit race sim fuzz bench bench-compare bench-signal signal docker-signal
 
 ## run: watch a 5-member simulated cluster elect, replicate and survive faults.
 run:
 	$(GO) run ./cmd/tabraft-sim -members 5 -narrate -seed 1 -duration 20s
 
-## test: everything CI runs (vet, unit tests, simulator seeds, a short fuzz).
-test: vet unit sim fuzz
+## test: everything CI runs (vet, unit tests, race tests, simulator seeds, short fuzzing).
+test: vet unit race sim fuzz
 
 vet:
 	$(GO) vet ./...
@@ -18,14 +18,31 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
+# The packages with goroutines of their own also run under the race detector.
+race:
+	$(GO) test -count=1 -race ./signaling/... ./cmd/tabraft-signal/...
+
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStep$$' -fuzztime=$(FUZZTIME) ./raft
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) ./signaling
 
-## bench: core benchmarks, a long simulator run and the comparison with etcd/hashicorp raft.
+## signal: run the signaling server and the pages on http://127.0.0.1:8080
+signal:
+	$(GO) run ./cmd/tabraft-signal
+
+## bench: core benchmarks, a long simulator run, the comparison with etcd/hashicorp raft.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=3s ./raft
 	$(GO) run ./cmd/tabraft-sim -seeds 20000 -members 5
 	cd bench && $(GO) test -run='^$$' -bench=. -benchtime=3s .
+
+## bench-signal: 1,000 WebSocket clients in 100 rooms relay 100,000 messages.
+bench-signal:
+	$(GO) test -run='^$$' -bench=Relay -benchtime=1x ./signaling/server
+
+## docker-signal: the deployable image (needs a Docker engine).
+docker-signal:
+	docker build -f cmd/tabraft-signal/Dockerfile -t tabraft-signal .
