@@ -26,6 +26,11 @@ type Config struct {
 	Tick          time.Duration
 	ElectionTick  int
 	HeartbeatTick int
+	// MaxSizePerMsg and MaxInflightMsgs are handed to the cores; 0 draws
+	// them per seed, often small, so that appends are split and flow
+	// control kicks in.
+	MaxSizePerMsg   uint64
+	MaxInflightMsgs int
 
 	// Clients is the number of clients, each with one operation at a time.
 	Clients int

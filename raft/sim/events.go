@@ -25,6 +25,8 @@ const (
 	evHeal
 	// evSample: periodic bookkeeping (availability, liveness, narration).
 	evSample
+	// evRestart: member who, down since a reboot, starts again.
+	evRestart
 )
 
 // event is one thing that happens at a virtual time. Events with equal

@@ -36,6 +36,10 @@ const (
 	FaultPause
 	// FaultResume thaws a paused member.
 	FaultResume
+	// FaultReboot crashes a member and restarts it Downtime later (a tab
+	// reloaded, a process restarted by its supervisor): quick enough to
+	// rejoin the very election it was voting in.
+	FaultReboot
 
 	numFaultKinds
 )
@@ -43,7 +47,7 @@ const (
 var faultKindNames = [numFaultKinds]string{
 	FaultSplit: "split", FaultIsolate: "isolate", FaultOneWay: "one-way", FaultPartial: "partial",
 	FaultHeal: "heal", FaultCrash: "crash", FaultRestart: "restart", FaultPause: "pause",
-	FaultResume: "resume",
+	FaultResume: "resume", FaultReboot: "reboot",
 }
 
 func (k FaultKind) String() string {
@@ -52,9 +56,6 @@ func (k FaultKind) String() string {
 	}
 	return fmt.Sprintf("FaultKind(%d)", uint8(k))
 }
-
-// isPartition reports whether k rewires the network.
-func (k FaultKind) isPartition() bool { return k <= FaultHeal }
 
 // Fault is one action of the nemesis. A partition replaces whatever
 // partition was in force before it.
@@ -71,6 +72,8 @@ type Fault struct {
 	Sides [][]raft.NodeID
 	// Pairs (partial) are the member pairs cut in both directions.
 	Pairs [][2]raft.NodeID
+	// Downtime (reboot) is how long the member stays down.
+	Downtime time.Duration
 }
 
 // cutLinks returns the directed links (member indexes) a partition cuts.
@@ -140,7 +143,7 @@ func (f *Fault) validate(members int) error {
 			}
 		}
 	case FaultHeal:
-	case FaultIsolate, FaultOneWay, FaultCrash, FaultRestart, FaultPause, FaultResume:
+	case FaultIsolate, FaultOneWay, FaultCrash, FaultRestart, FaultPause, FaultResume, FaultReboot:
 		if !ok(f.Member) {
 			return fmt.Errorf("fault %s: no member %d", f.Kind, f.Member)
 		}
@@ -185,6 +188,8 @@ func (f Fault) String() string {
 		return nodeName(f.Member) + " freezes"
 	case FaultResume:
 		return nodeName(f.Member) + " thaws"
+	case FaultReboot:
+		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime)
 	}
 	return f.Kind.String()
 }

@@ -282,7 +282,11 @@ func (c *checker) sent(m int, msg *raft.Message, hs raft.HardState) {
 			c.fail(VoteSafety, "n%d grants its vote in term %d to n%d with %d/%v persisted as term/vote", m+1, msg.Term, msg.To, hs.Term, hs.Vote)
 		}
 	case raft.MsgAppResp:
-		if !msg.Reject && msg.Index > c.members[m].disk.last() {
+		// An acknowledgement is a claim about the log in its term. If the
+		// member has since moved to a later term, the acknowledged entries
+		// may have been legitimately overwritten within the same Ready (as
+		// if they had been persisted and then replaced).
+		if !msg.Reject && hs.Term == msg.Term && msg.Index > c.members[m].disk.last() {
 			c.fail(PersistBeforeSend, "n%d acknowledges index %d with %d entries persisted", m+1, msg.Index, c.members[m].disk.last())
 		}
 	}
@@ -325,6 +329,16 @@ func (c *checker) crashed(m int, hs raft.HardState) {
 	v.mem.copyFrom(&v.disk)
 	v.role, v.term, v.commit, v.applied = raft.Follower, hs.Term, hs.Commit, 0
 	c.durable()
+}
+
+// restored checks that member m's core, just started, took up the hard
+// state its storage holds.
+func (c *checker) restored(m int, n *raft.Node, hs raft.HardState) {
+	st := n.Status()
+	if st.Term != hs.Term || st.Vote != hs.Vote || st.Commit < hs.Commit {
+		c.fail(CoreError, "n%d restarted with term %d, vote %v, commit %d; its storage holds term %d, vote %v, commit %d",
+			m+1, st.Term, st.Vote, st.Commit, hs.Term, hs.Vote, hs.Commit)
+	}
 }
 
 // coreMatches cross-checks member m's core against the log its host saw

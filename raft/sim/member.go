@@ -63,6 +63,7 @@ func (s *Simulation) startMember(m *member) {
 		ID: m.id, Voters: s.voters, Storage: m.store,
 		Rand:         rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64())),
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
+		MaxSizePerMsg: s.cfg.MaxSizePerMsg, MaxInflightMsgs: s.cfg.MaxInflightMsgs,
 	}
 	node, err := raft.NewNode(cfg)
 	if err != nil {
@@ -71,6 +72,9 @@ func (s *Simulation) startMember(m *member) {
 	}
 	m.node, m.kv, m.up, m.busy, m.writeDone = node, newKVStore(), true, false, false
 	m.epoch++
+	if hs, _, _ := m.store.InitialState(); !hs.IsEmpty() {
+		s.check.restored(m.idx, node, hs)
+	}
 	s.check.coreMatches(m.idx, node, "at start", false)
 	phase := durN(s.rng, s.cfg.Tick) + 1
 	s.schedule(event{at: s.now + phase, kind: evTick, who: m.idx, epoch: m.epoch})
@@ -222,6 +226,7 @@ func (s *Simulation) sendAll(m *member, rd *raft.Ready) {
 		msg := &rd.Messages[i]
 		s.check.sent(m.idx, msg, hs)
 		s.send(m, msg)
+		s.strikeAfter(m, msg)
 	}
 }
 

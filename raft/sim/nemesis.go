@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"time"
 
 	"github.com/tabraft/tabraft/raft"
 )
@@ -18,6 +19,39 @@ func (s *Simulation) nemesisWake() {
 	if next < s.cfg.Duration {
 		s.schedule(event{at: next, kind: evFault, aux: -1})
 	}
+}
+
+// strikeAfter lets the nemesis react to a promise member m just sent: it
+// sometimes reboots the member right after it granted a vote or
+// acknowledged entries, which is when losing unpersisted state would hurt.
+func (s *Simulation) strikeAfter(m *member, msg *raft.Message) {
+	if !s.cfg.Faults || s.cfg.Schedule != nil || s.healed {
+		return
+	}
+	var p float64
+	switch {
+	case msg.Type == raft.MsgVoteResp && !msg.Reject:
+		p = 0.2
+	case msg.Type == raft.MsgAppResp && !msg.Reject:
+		p = 0.002
+	default:
+		return
+	}
+	if s.rng.Float64() < p {
+		s.schedule(event{at: s.now + durN(s.rng, 2*time.Millisecond), kind: evFault, aux: strikeReboot, who: m.idx, epoch: m.epoch})
+	}
+}
+
+// strikeReboot marks an evFault that reboots member who (if still in the
+// same incarnation).
+const strikeReboot = -2
+
+// strike carries out a reboot scheduled by strikeAfter.
+func (s *Simulation) strike(m *member, epoch uint64) {
+	if s.healed || !m.up || m.epoch != epoch {
+		return
+	}
+	s.applyFault(Fault{Kind: FaultReboot, Member: m.id, Downtime: time.Millisecond + durN(s.rng, 30*time.Millisecond)})
 }
 
 // pickFault chooses the nemesis's next action, weighted by what is
@@ -52,6 +86,9 @@ func (s *Simulation) pickFault() (Fault, bool) {
 		w[FaultPause] = 1
 	}
 	w[FaultResume] = 4 * len(paused)
+	if len(running) > 0 {
+		w[FaultReboot] = 2
+	}
 	total := 0
 	for _, x := range w {
 		total += x
@@ -107,6 +144,9 @@ func (s *Simulation) pickFault() (Fault, bool) {
 		f.Member = id(s.target(running, 3))
 	case FaultResume:
 		f.Member = id(paused[s.rng.IntN(len(paused))])
+	case FaultReboot:
+		f.Member = id(s.target(running, 3))
+		f.Downtime = time.Millisecond + durN(s.rng, 150*time.Millisecond)
 	}
 	return f, true
 }
@@ -162,6 +202,10 @@ func (s *Simulation) applyFault(f Fault) {
 		if !m.paused {
 			return
 		}
+	case FaultReboot:
+		if !m.up {
+			return
+		}
 	}
 	s.stats.Faults++
 	s.stats.FaultCounts[f.Kind]++
@@ -178,11 +222,19 @@ func (s *Simulation) applyFault(f Fault) {
 	case FaultPause:
 		m.paused = true
 	case FaultResume:
-		m.paused = false
-		if m.writeDone {
-			m.writeDone = false
-			s.persistedEvent(m)
-		}
-		s.pump(m)
+		s.resume(m)
+	case FaultReboot:
+		s.crash(m)
+		s.schedule(event{at: s.now + f.Downtime, kind: evRestart, who: m.idx, epoch: m.epoch})
 	}
+}
+
+// resume thaws a paused member, finishing a write that completed meanwhile.
+func (s *Simulation) resume(m *member) {
+	m.paused = false
+	if m.writeDone {
+		m.writeDone = false
+		s.persistedEvent(m)
+	}
+	s.pump(m)
 }

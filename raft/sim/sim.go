@@ -77,6 +77,12 @@ func New(cfg Config) (*Simulation, error) {
 		votes: map[logPos][]raft.NodeID{},
 	}
 	s.check = newChecker(cfg.Members, &s.now)
+	if s.cfg.MaxSizePerMsg == 0 {
+		s.cfg.MaxSizePerMsg = []uint64{64, 256, 1 << 10, 64 << 10}[s.rng.IntN(4)]
+	}
+	if s.cfg.MaxInflightMsgs == 0 {
+		s.cfg.MaxInflightMsgs = []int{1, 4, 16, 256}[s.rng.IntN(4)]
+	}
 	for i := range cfg.Members {
 		s.voters = append(s.voters, id(i))
 		s.members = append(s.members, &member{idx: i, id: id(i), store: raft.NewMemoryStorage()})
@@ -163,15 +169,23 @@ func (s *Simulation) dispatch(e *event) {
 	case evClient:
 		s.clientWake(s.clients[e.who], e.sub, e.epoch)
 	case evFault:
-		if e.aux < 0 {
+		switch {
+		case e.aux == strikeReboot:
+			s.strike(s.members[e.who], e.epoch)
+		case e.aux < 0:
 			s.nemesisWake()
-		} else if !s.healed {
+		case !s.healed:
 			s.applyFault(s.cfg.Schedule[e.aux])
 		}
 	case evHeal:
 		s.heal()
 	case evSample:
 		s.sample()
+	case evRestart:
+		if m := s.members[e.who]; !m.up && m.epoch == e.epoch {
+			s.startMember(m)
+			s.pump(m)
+		}
 	}
 }
 
@@ -188,12 +202,7 @@ func (s *Simulation) heal() {
 			s.startMember(m)
 			s.pump(m)
 		case m.paused:
-			m.paused = false
-			if m.writeDone {
-				m.writeDone = false
-				s.persistedEvent(m)
-			}
-			s.pump(m)
+			s.resume(m)
 		}
 	}
 }

@@ -76,6 +76,7 @@ func TestScheduledFaults(t *testing.T) {
 		{At: sec(1.5), Kind: FaultCrash, Member: 3},
 		{At: sec(2), Kind: FaultHeal},
 		{At: sec(2.5), Kind: FaultRestart, Member: 3},
+		{At: sec(2.7), Kind: FaultReboot, Member: 2, Downtime: 20 * time.Millisecond},
 		{At: sec(3), Kind: FaultOneWay, Member: 4, Inbound: true},
 		{At: sec(3.5), Kind: FaultPause, Member: 5},
 		{At: sec(4), Kind: FaultPartial, Pairs: [][2]raft.NodeID{{1, 3}, {2, 4}}},
