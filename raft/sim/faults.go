@@ -40,6 +40,10 @@ const (
 	// reloaded, a process restarted by its supervisor): quick enough to
 	// rejoin the very election it was voting in.
 	FaultReboot
+	// FaultThrottle slows a member's timer to one tick per Interval (a
+	// hidden browser tab: timers fire at most once a second); an Interval
+	// of 0 restores the normal tick.
+	FaultThrottle
 
 	numFaultKinds
 )
@@ -47,7 +51,7 @@ const (
 var faultKindNames = [numFaultKinds]string{
 	FaultSplit: "split", FaultIsolate: "isolate", FaultOneWay: "one-way", FaultPartial: "partial",
 	FaultHeal: "heal", FaultCrash: "crash", FaultRestart: "restart", FaultPause: "pause",
-	FaultResume: "resume", FaultReboot: "reboot",
+	FaultResume: "resume", FaultReboot: "reboot", FaultThrottle: "throttle",
 }
 
 func (k FaultKind) String() string {
@@ -74,6 +78,8 @@ type Fault struct {
 	Pairs [][2]raft.NodeID
 	// Downtime (reboot) is how long the member stays down.
 	Downtime time.Duration
+	// Interval (throttle) is the member's tick interval; 0 restores it.
+	Interval time.Duration
 }
 
 // cutLinks returns the directed links (member indexes) a partition cuts.
@@ -143,15 +149,15 @@ func (f *Fault) validate(members int) error {
 			}
 		}
 	case FaultHeal:
-	case FaultIsolate, FaultOneWay, FaultCrash, FaultRestart, FaultPause, FaultResume, FaultReboot:
+	case FaultIsolate, FaultOneWay, FaultCrash, FaultRestart, FaultPause, FaultResume, FaultReboot, FaultThrottle:
 		if !ok(f.Member) {
 			return fmt.Errorf("fault %s: no member %d", f.Kind, f.Member)
 		}
 	default:
 		return fmt.Errorf("unknown fault kind %d", f.Kind)
 	}
-	if f.At < 0 {
-		return fmt.Errorf("fault %s at negative time", f.Kind)
+	if f.At < 0 || f.Downtime < 0 || f.Interval < 0 {
+		return fmt.Errorf("fault %s with a negative time", f.Kind)
 	}
 	return nil
 }
@@ -190,6 +196,11 @@ func (f Fault) String() string {
 		return nodeName(f.Member) + " thaws"
 	case FaultReboot:
 		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime)
+	case FaultThrottle:
+		if f.Interval == 0 {
+			return nodeName(f.Member) + "'s timer runs at full speed again"
+		}
+		return fmt.Sprintf("%s's timer is throttled to one tick per %s (a hidden tab)", nodeName(f.Member), f.Interval)
 	}
 	return f.Kind.String()
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"math/rand/v2"
+	"time"
 
 	"github.com/tabraft/tabraft/raft"
 )
@@ -30,6 +31,8 @@ type member struct {
 	// inputs that arrived while the host could not feed the core.
 	inbox []input
 	ticks int
+	// tickEvery is the host's tick interval (longer while throttled).
+	tickEvery time.Duration
 	// unreachable collects peers whose link was found cut while sending.
 	unreachable []raft.NodeID
 }
@@ -76,6 +79,7 @@ func (s *Simulation) startMember(m *member) {
 		s.check.restored(m.idx, node, hs)
 	}
 	s.check.coreMatches(m.idx, node, "at start", false)
+	m.tickEvery = s.cfg.Tick
 	phase := durN(s.rng, s.cfg.Tick) + 1
 	s.schedule(event{at: s.now + phase, kind: evTick, who: m.idx, epoch: m.epoch})
 }
@@ -117,7 +121,7 @@ func (s *Simulation) deliver(m *member, msg raft.Message) {
 
 // tick is member m's host timer firing.
 func (s *Simulation) tick(m *member) {
-	s.schedule(event{at: s.now + s.cfg.Tick, kind: evTick, who: m.idx, epoch: m.epoch})
+	s.schedule(event{at: s.now + m.tickEvery, kind: evTick, who: m.idx, epoch: m.epoch})
 	switch {
 	case m.paused:
 		// A frozen host's timers do not fire.

@@ -31,9 +31,9 @@ func (s *Simulation) strikeAfter(m *member, msg *raft.Message) {
 	var p float64
 	switch {
 	case msg.Type == raft.MsgVoteResp && !msg.Reject:
-		p = 0.2
+		p = 0.1
 	case msg.Type == raft.MsgAppResp && !msg.Reject:
-		p = 0.002
+		p = 0.0003
 	default:
 		return
 	}
@@ -58,8 +58,11 @@ func (s *Simulation) strike(m *member, epoch uint64) {
 // possible now (restarts get likelier the more members are down).
 func (s *Simulation) pickFault() (Fault, bool) {
 	n := len(s.members)
-	var up, down, running, paused []int
+	var up, down, running, paused, throttled []int
 	for _, m := range s.members {
+		if m.up && m.tickEvery != s.cfg.Tick {
+			throttled = append(throttled, m.idx)
+		}
 		switch {
 		case !m.up:
 			down = append(down, m.idx)
@@ -89,6 +92,7 @@ func (s *Simulation) pickFault() (Fault, bool) {
 	if len(running) > 0 {
 		w[FaultReboot] = 2
 	}
+	w[FaultThrottle] = 1 + 4*len(throttled)
 	total := 0
 	for _, x := range w {
 		total += x
@@ -147,6 +151,14 @@ func (s *Simulation) pickFault() (Fault, bool) {
 	case FaultReboot:
 		f.Member = id(s.target(running, 3))
 		f.Downtime = time.Millisecond + durN(s.rng, 150*time.Millisecond)
+	case FaultThrottle:
+		// Mostly undo a throttle; else throttle someone (often the leader).
+		if len(throttled) > 0 && s.rng.IntN(5) > 0 {
+			f.Member = id(throttled[s.rng.IntN(len(throttled))])
+		} else {
+			f.Member = id(s.target(up, 2))
+			f.Interval = []time.Duration{100 * time.Millisecond, 250 * time.Millisecond, time.Second}[s.rng.IntN(3)]
+		}
 	}
 	return f, true
 }
@@ -202,7 +214,7 @@ func (s *Simulation) applyFault(f Fault) {
 		if !m.paused {
 			return
 		}
-	case FaultReboot:
+	case FaultReboot, FaultThrottle:
 		if !m.up {
 			return
 		}
@@ -226,6 +238,11 @@ func (s *Simulation) applyFault(f Fault) {
 	case FaultReboot:
 		s.crash(m)
 		s.schedule(event{at: s.now + f.Downtime, kind: evRestart, who: m.idx, epoch: m.epoch})
+	case FaultThrottle:
+		m.tickEvery = f.Interval
+		if f.Interval == 0 {
+			m.tickEvery = s.cfg.Tick
+		}
 	}
 }
 

@@ -57,6 +57,9 @@ type hostBugs struct {
 	sendBeforePersist bool
 	// forgetHardState never persists hard states.
 	forgetHardState bool
+	// localReads answers gets from the asked member's state machine at
+	// once, without going through the log.
+	localReads bool
 }
 
 // sampleEvery is the bookkeeping period (availability windows, liveness
@@ -197,6 +200,7 @@ func (s *Simulation) heal() {
 	s.net.setCut(nil)
 	s.nar.say(s.now, "faults healed: network whole and calm, every member running; clients finish what is pending")
 	for _, m := range s.members {
+		m.tickEvery = s.cfg.Tick
 		switch {
 		case !m.up:
 			s.startMember(m)

@@ -81,6 +81,7 @@ func TestScheduledFaults(t *testing.T) {
 		{At: sec(3.5), Kind: FaultPause, Member: 5},
 		{At: sec(4), Kind: FaultPartial, Pairs: [][2]raft.NodeID{{1, 3}, {2, 4}}},
 		{At: sec(4.5), Kind: FaultResume, Member: 5},
+		{At: sec(4.6), Kind: FaultThrottle, Member: 2, Interval: time.Second},
 		{At: sec(5), Kind: FaultIsolate, Member: 1},
 		{At: sec(5.2), Kind: FaultCrash, Member: 2},
 		{At: sec(6), Kind: FaultHeal},
@@ -145,13 +146,12 @@ func TestHostBugsAreCaught(t *testing.T) {
 	}{
 		{"send before persist", hostBugs{sendBeforePersist: true}, []Invariant{PersistBeforeSend, VoteSafety}},
 		{"forget hard state", hostBugs{forgetHardState: true}, []Invariant{PersistBeforeSend, VoteSafety}},
+		{"local reads", hostBugs{localReads: true}, []Invariant{Linearizability}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caught := 0
 			for seed := uint64(1); seed <= 5; seed++ {
-				cfg := DefaultConfig(seed)
-				cfg.Duration = 3 * time.Second
-				s, err := New(cfg)
+				s, err := New(DefaultConfig(seed))
 				if err != nil {
 					t.Fatal(err)
 				}
