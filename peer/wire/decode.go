@@ -463,7 +463,7 @@ func (r *reader) take(n uint64, what string) []byte {
 // bytes reads a length-prefixed byte string: nil when empty, else aliasing
 // b if owned, else a copy.
 func (r *reader) bytes(what string) []byte {
-	n := r.uvarint(what + " length")
+	n := r.uvarint(what) // (no concatenation: it would allocate per field)
 	p := r.take(n, what)
 	if len(p) == 0 {
 		return nil

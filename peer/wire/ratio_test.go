@@ -31,9 +31,11 @@ func TestDemoCompressionTarget(t *testing.T) {
 		t.Errorf("wire/raw = %.3f, target %.2f", ratio, demoTarget)
 	}
 
-	// By batch size: every batch of 10 or more meets the target too. A lone
-	// operation is below the compression threshold and pays the framing;
-	// it is logged for the record.
+	// By batch size, averaged over 20 messages each: from 10 operations up
+	// each size meets the target too. Single messages vary: of 10-operation
+	// MsgApps, about a third are above 35% (26–42%, median 33%); from 25
+	// up none is. A lone operation is below the compression threshold and
+	// pays the framing; it is logged for the record.
 	g := newDemoGen(7, 4)
 	for _, n := range append([]int{1}, demoBatchSizes[:]...) {
 		var raw, wire int
