@@ -195,7 +195,7 @@ func (f Fault) String() string {
 	case FaultResume:
 		return nodeName(f.Member) + " thaws"
 	case FaultReboot:
-		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime)
+		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime.Round(time.Millisecond))
 	case FaultThrottle:
 		if f.Interval == 0 {
 			return nodeName(f.Member) + "'s timer runs at full speed again"

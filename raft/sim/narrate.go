@@ -50,7 +50,14 @@ func (n *narrator) stepDown(at time.Duration, who raft.NodeID, was, now uint64) 
 	n.say(at, "%s steps down: it learned of term %d", nodeName(who), now)
 }
 
-func (n *narrator) fault(at time.Duration, f Fault) { n.say(at, "%s", f) }
+// fault tells a fault; leader says the member it hits was leading.
+func (n *narrator) fault(at time.Duration, f Fault, leader bool) {
+	if leader {
+		n.say(at, "%s [the leader]", f)
+		return
+	}
+	n.say(at, "%s", f)
+}
 
 // progress tells how far the log got since the last report.
 func (n *narrator) progress(at time.Duration, commit uint64, last string) {
