@@ -98,11 +98,14 @@ func newRaft(c *Config) (*raft, error) {
 	if hs.Commit > r.log.lastIndex() {
 		return nil, fmt.Errorf("raft: stored commit %d is beyond the last stored entry %d", hs.Commit, r.log.lastIndex())
 	}
-	r.log.committed = max(hs.Commit, snap.Meta.Index)
 	r.log.applied = max(cfg.Applied, snap.Meta.Index)
-	if r.log.applied > r.log.committed {
-		return nil, fmt.Errorf("raft: applied %d is beyond commit %d", r.log.applied, r.log.committed)
+	if r.log.applied > r.log.lastIndex() {
+		return nil, fmt.Errorf("raft: applied %d is beyond the last stored entry %d", r.log.applied, r.log.lastIndex())
 	}
+	// A commit index that only advanced is not synced (MustSync is false),
+	// so a durable state machine may have applied past the stored one:
+	// what it applied was committed.
+	r.log.committed = max(hs.Commit, snap.Meta.Index, r.log.applied)
 	r.log.applying = r.log.applied
 	r.term, r.vote = hs.Term, hs.Vote
 	if !snap.IsEmpty() {

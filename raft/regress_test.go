@@ -118,3 +118,25 @@ func TestRegressMemoryStorageAppendIsAmortized(t *testing.T) {
 		t.Fatal("Entries aliases the stored log")
 	}
 }
+
+// A durable state machine may apply entries whose commit index never
+// reached the disk (commit-only Readys are not synced): restarting with
+// Config.Applied beyond the stored commit must work. Found by the file log's
+// review of the core.
+func TestRegressAppliedBeyondStoredCommit(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	c.campaign(1)
+	c.propose(1, "a")
+	st := c.stores[1]
+	applied := st.LastIndex()
+	hs, _, _ := st.InitialState()
+	hs.Commit = 1 // the last commit advance was lost in the crash
+	st.SetHardState(hs)
+	c.start(1, func(cfg *Config) { cfg.Applied = applied })
+	if got := c.nodes[1].Status().Commit; got != applied {
+		t.Fatalf("commit after restart = %d, want %d", got, applied)
+	}
+	if _, err := NewNode(&Config{ID: 1, Storage: st, Applied: applied + 1}); err == nil {
+		t.Fatalf("restart with Applied beyond the stored log accepted")
+	}
+}
