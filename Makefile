@@ -20,7 +20,7 @@ unit:
 
 # The packages with goroutines of their own also run under the race detector.
 race:
-	$(GO) test -count=1 -race ./signaling/... ./cmd/tabraft-signal/...
+	$(GO) test -count=1 -race ./signaling/... ./cmd/tabraft-signal/... ./peer/...
 
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
@@ -28,6 +28,8 @@ sim:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStep$$' -fuzztime=$(FUZZTIME) ./raft
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) ./signaling
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./peer/wire
+	$(GO) test -run='^$$' -fuzz='^FuzzReplayFramed$$' -fuzztime=$(FUZZTIME) ./peer/filelog
 
 ## signal: run the signaling server and the pages on http://127.0.0.1:8080
 signal:
