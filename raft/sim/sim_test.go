@@ -2,6 +2,7 @@ package sim
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,6 +222,26 @@ func TestConfigValidate(t *testing.T) {
 		}
 		if _, err := New(c); err == nil {
 			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
+
+// TestNarrationDoesNotChangeTheRun: the replay command adds -narrate, so
+// narrating must not change a single step.
+func TestNarrationDoesNotChangeTheRun(t *testing.T) {
+	cfg := DefaultConfig(11)
+	cfg.Duration = 4 * time.Second
+	quiet, _ := New(cfg)
+	told, _ := New(cfg)
+	var b strings.Builder
+	told.Narrate(&b)
+	a, n := quiet.Run(), told.Run()
+	if a.TraceHash != n.TraceHash || a.Stats != n.Stats {
+		t.Fatalf("narrated run differs: trace %x vs %x", a.TraceHash, n.TraceHash)
+	}
+	for _, want := range []string{"becomes leader of term", "commit index", "faults healed", "settled"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("narration lacks %q:\n%s", want, b.String())
 		}
 	}
 }
