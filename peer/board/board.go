@@ -1,0 +1,142 @@
+// Package board is the state machine of tabraft's collaborative demo: a
+// shared board of cells (pixels, sticky notes: any key) that every member
+// applies in the same order. It is deterministic and its Hash lets anyone
+// see at a glance that two members agree.
+package board
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+)
+
+// Limits on one operation, so a hostile command cannot bloat the state.
+const (
+	MaxKeyLen   = 256
+	MaxValueLen = 4096
+)
+
+// Op is one command, encoded as JSON.
+type Op struct {
+	// Kind is "set", "del" or "clear".
+	Kind  string `json:"op"`
+	Key   string `json:"key,omitempty"`
+	Value string `json:"val,omitempty"`
+}
+
+// Result is what applying an Op returns.
+type Result struct {
+	// Version counts the operations applied so far, invalid ones included.
+	Version uint64 `json:"version"`
+	// Err is set when the operation was invalid (it changed nothing).
+	Err string `json:"err,omitempty"`
+}
+
+// Encode returns op as a command for Propose.
+func (op Op) Encode() []byte {
+	b, _ := json.Marshal(op) // cannot fail: strings only
+	return b
+}
+
+// Board is the state: cells by key, and how many operations built it.
+// It is not safe for concurrent use; a member applies from one goroutine.
+type Board struct {
+	cells   map[string]string
+	version uint64
+}
+
+// New returns an empty board.
+func New() *Board { return &Board{cells: map[string]string{}} }
+
+// Apply implements peer.StateMachine: it applies one JSON-encoded Op.
+// Invalid operations are counted and answered with an error, identically
+// on every member.
+func (b *Board) Apply(cmd []byte) any {
+	b.version++
+	op, err := decodeOp(cmd)
+	if err != nil {
+		return Result{Version: b.version, Err: err.Error()}
+	}
+	switch op.Kind {
+	case "set":
+		b.cells[op.Key] = op.Value
+	case "del":
+		delete(b.cells, op.Key)
+	case "clear":
+		clear(b.cells)
+	}
+	return Result{Version: b.version}
+}
+
+func decodeOp(cmd []byte) (Op, error) {
+	var op Op
+	if err := json.Unmarshal(cmd, &op); err != nil {
+		return op, fmt.Errorf("board: not an operation: %w", err)
+	}
+	switch op.Kind {
+	case "set", "del":
+		if op.Key == "" || len(op.Key) > MaxKeyLen {
+			return op, fmt.Errorf("board: key must have 1 to %d bytes", MaxKeyLen)
+		}
+		if len(op.Value) > MaxValueLen {
+			return op, fmt.Errorf("board: value over %d bytes", MaxValueLen)
+		}
+	case "clear":
+	default:
+		return op, fmt.Errorf("board: unknown operation %q", op.Kind)
+	}
+	return op, nil
+}
+
+// Get returns the value of a cell.
+func (b *Board) Get(key string) (string, bool) {
+	v, ok := b.cells[key]
+	return v, ok
+}
+
+// Cells returns a copy of every cell.
+func (b *Board) Cells() map[string]string { return maps.Clone(b.cells) }
+
+// Version returns how many operations were applied.
+func (b *Board) Version() uint64 { return b.version }
+
+// Hash is a digest of the cells and the version: equal boards, equal hashes.
+func (b *Board) Hash() string {
+	h := fnv.New64a()
+	keys := slices.Sorted(maps.Keys(b.cells))
+	for _, k := range keys {
+		fmt.Fprintf(h, "%d:%s=%d:%s;", len(k), k, len(b.cells[k]), b.cells[k])
+	}
+	fmt.Fprintf(h, "v%d", b.version)
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+type image struct {
+	Version uint64            `json:"version"`
+	Cells   map[string]string `json:"cells"`
+}
+
+// Snapshot implements peer.StateMachine.
+func (b *Board) Snapshot() ([]byte, error) {
+	return json.Marshal(image{Version: b.version, Cells: b.cells})
+}
+
+// Restore implements peer.StateMachine.
+func (b *Board) Restore(data []byte) error {
+	var img image
+	if err := json.Unmarshal(data, &img); err != nil {
+		return fmt.Errorf("board: restoring: %w", err)
+	}
+	if img.Cells == nil {
+		if len(data) == 0 {
+			return errors.New("board: restoring: empty image")
+		}
+		img.Cells = map[string]string{}
+	}
+	b.cells, b.version = img.Cells, img.Version
+	return nil
+}

@@ -1,0 +1,516 @@
+package peer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tabraft/tabraft/raft"
+)
+
+// Storage is where a member keeps its log: raft.MemoryStorage, or
+// filelog.Log for a native member that survives restarts.
+type Storage interface {
+	raft.Storage
+	// Save durably stores what a Ready asks to persist.
+	Save(rd *raft.Ready) error
+	// Compact stores a snapshot and drops the log it covers.
+	Compact(snap raft.Snapshot) error
+}
+
+// Config configures a live member.
+type Config struct {
+	// Raft configures the core; Raft.Storage is set from Storage.
+	Raft raft.Config
+	// Storage persists the log. Required.
+	Storage Storage
+	// Transport carries messages to the other members. Required.
+	Transport Transport
+	// StateMachine is the replicated state. Required.
+	StateMachine StateMachine
+	// TickInterval is the core's clock period. Default 10 ms.
+	TickInterval time.Duration
+	// ProposalTimeout bounds a write or read whose context has no deadline.
+	// Default 5 s.
+	ProposalTimeout time.Duration
+	// MaxBatch bounds how many waiting proposals join one batch. Default 512.
+	MaxBatch int
+	// Logger receives the member's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Errors returned by a live member.
+var (
+	// ErrStopped is returned once the member has stopped.
+	ErrStopped = errors.New("peer: member stopped")
+	// ErrNoLeader is returned when no leader is known to take a request.
+	ErrNoLeader = raft.ErrNoLeader
+	// ErrRemoved is returned when this member is no longer in the configuration.
+	ErrRemoved = errors.New("peer: member removed from the cluster")
+)
+
+// Node is a live member: it owns one goroutine that drives the core.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	core *raft.Node
+	id   raft.NodeID
+
+	reqs chan request
+	done chan struct{}
+	err  error // why the loop ended; written before done is closed
+	wg   sync.WaitGroup
+	stop context.CancelFunc
+
+	seq atomic.Uint64
+
+	// Owned by the loop goroutine:
+	writes  map[uint64]*pending // by sequence number
+	reads   map[uint64]*pending // by read id, until the ReadState arrives
+	ready   []*pending          // reads whose index is known, in index order
+	applied uint64
+}
+
+type requestKind uint8
+
+const (
+	reqPropose requestKind = iota
+	reqRead
+	reqCall
+)
+
+type request struct {
+	kind requestKind
+	p    *pending
+	data []byte
+	fn   func() // reqCall: runs on the loop goroutine
+}
+
+// pending is a caller waiting for its write to apply or its read to be safe.
+type pending struct {
+	ctx    context.Context
+	result chan outcome // buffered: the loop never blocks on it
+	seq    uint64       // writes: the sequence number in the command header
+	index  uint64       // reads: the index to reach
+	query  func() any   // reads: what to run once safe
+}
+
+type outcome struct {
+	value any
+	err   error
+}
+
+func (p *pending) resolve(v any, err error) {
+	select {
+	case p.result <- outcome{v, err}:
+	default:
+	}
+}
+
+// Start restores the member from its storage and starts its loop. The
+// loop runs until ctx is done or Stop is called.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Storage == nil || cfg.Transport == nil || cfg.StateMachine == nil {
+		return nil, errors.New("peer: Storage, Transport and StateMachine are required")
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 10 * time.Millisecond
+	}
+	if cfg.ProposalTimeout <= 0 {
+		cfg.ProposalTimeout = 5 * time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	snap, err := cfg.Storage.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("peer: reading the stored snapshot: %w", err)
+	}
+	if !snap.IsEmpty() {
+		if err := cfg.StateMachine.Restore(snap.Data); err != nil {
+			return nil, fmt.Errorf("peer: restoring the state machine from snapshot %d: %w", snap.Meta.Index, err)
+		}
+	}
+	rc := cfg.Raft
+	rc.Storage = cfg.Storage
+	rc.Applied = 0 // the state machine is rebuilt: from the snapshot, then the log
+	core, err := raft.NewNode(&rc)
+	if err != nil {
+		return nil, fmt.Errorf("peer: starting member %d: %w", rc.ID, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Node{
+		cfg: cfg, core: core, id: rc.ID, stop: cancel,
+		log:     cfg.Logger.With("member", uint64(rc.ID)),
+		reqs:    make(chan request, 1024),
+		done:    make(chan struct{}),
+		writes:  map[uint64]*pending{},
+		reads:   map[uint64]*pending{},
+		applied: snap.Meta.Index,
+	}
+	n.wg.Add(1)
+	go n.run(ctx)
+	return n, nil
+}
+
+// ID returns the member's id.
+func (n *Node) ID() raft.NodeID { return n.id }
+
+// Stop stops the loop and waits for it. The transport is closed.
+func (n *Node) Stop() {
+	n.stop()
+	n.wg.Wait()
+}
+
+// Done is closed when the member stopped; Err then says why.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err returns why the member stopped (nil while running or after Stop).
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// Propose submits cmd and waits until this member applied it, returning
+// the state machine's result. A write whose context ends first may still
+// be applied later: its outcome is unknown.
+func (n *Node) Propose(ctx context.Context, cmd []byte) (any, error) {
+	seq := n.seq.Add(1)
+	return n.wait(ctx, request{kind: reqPropose, data: encodeCommand(uint64(n.id), seq, cmd),
+		p: &pending{seq: seq}})
+}
+
+// Read runs query once every write that completed before Read was called
+// is applied here (a linearizable read, through ReadIndex). query runs on
+// the member's goroutine: it may read the state machine without locking.
+func (n *Node) Read(ctx context.Context, query func() any) (any, error) {
+	return n.wait(ctx, request{kind: reqRead, p: &pending{query: query}})
+}
+
+func (n *Node) wait(ctx context.Context, req request) (any, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.ProposalTimeout)
+		defer cancel()
+	}
+	req.p.ctx = ctx
+	req.p.result = make(chan outcome, 1)
+	select {
+	case n.reqs <- req:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("peer: request not submitted: %w", ctx.Err())
+	case <-n.done:
+		return nil, ErrStopped
+	}
+	select {
+	case o := <-req.p.result:
+		return o.value, o.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("peer: no answer, outcome unknown: %w", ctx.Err())
+	case <-n.done:
+		return nil, ErrStopped
+	}
+}
+
+// call runs fn on the member's goroutine and waits for it.
+func (n *Node) call(ctx context.Context, fn func()) error {
+	finished := make(chan struct{})
+	select {
+	case n.reqs <- request{kind: reqCall, fn: func() { fn(); close(finished) }}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return ErrStopped
+	}
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return ErrStopped
+	}
+}
+
+// Status returns the core's view of the member (and, on a leader, of
+// every member's log).
+func (n *Node) Status(ctx context.Context) (raft.Status, error) {
+	var st raft.Status
+	err := n.call(ctx, func() { st = n.core.Status() })
+	return st, err
+}
+
+// Members returns the configuration in force.
+func (n *Node) Members(ctx context.Context) (raft.ConfState, error) {
+	var cs raft.ConfState
+	err := n.call(ctx, func() { cs = n.core.Members() })
+	return cs, err
+}
+
+// ChangeMembers proposes a membership change (see raft.ConfChange).
+func (n *Node) ChangeMembers(ctx context.Context, cc raft.ConfChange) error {
+	var err error
+	if cerr := n.call(ctx, func() { err = n.core.ProposeConfChange(cc) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// TransferLeadership asks the leader to hand over to target (raft.None:
+// the most up-to-date voter).
+func (n *Node) TransferLeadership(ctx context.Context, target raft.NodeID) error {
+	var err error
+	if cerr := n.call(ctx, func() { err = n.core.TransferLeadership(target) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// run is the member's loop: the only goroutine that touches the core,
+// the storage and the state machine.
+func (n *Node) run(ctx context.Context) {
+	defer n.wg.Done()
+	defer func() {
+		_ = n.cfg.Transport.Close()
+		n.failAll(ErrStopped)
+		close(n.done)
+	}()
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	sweep := time.NewTicker(time.Second)
+	defer sweep.Stop()
+	tr := n.cfg.Transport
+	var batch [][]byte
+	var batchP []*pending
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			n.core.Tick()
+		case m := <-tr.Inbox():
+			n.step(m)
+		drain: // take what else arrived, so that one Ready answers it all
+			for range 256 {
+				select {
+				case m := <-tr.Inbox():
+					n.step(m)
+				default:
+					break drain
+				}
+			}
+		case id := <-tr.Unreachable():
+			n.core.ReportUnreachable(id)
+		case req := <-n.reqs:
+			batch, batchP = n.takeRequests(req, batch[:0], batchP[:0])
+			n.proposeBatch(batch, batchP)
+		case <-sweep.C:
+			n.sweep()
+		}
+		if err := n.handleReady(); err != nil {
+			n.err = err
+			n.log.Error("member stops", "err", err)
+			return
+		}
+	}
+}
+
+func (n *Node) step(m raft.Message) {
+	if err := n.core.Step(m); err != nil {
+		n.log.Debug("message refused", "type", m.Type.String(), "from", uint64(m.From), "err", err)
+	}
+}
+
+// takeRequests handles req and whatever other requests are waiting,
+// gathering proposals into one batch.
+func (n *Node) takeRequests(req request, batch [][]byte, ps []*pending) ([][]byte, []*pending) {
+	for {
+		switch req.kind {
+		case reqPropose:
+			n.writes[req.p.seq] = req.p
+			batch = append(batch, req.data)
+			ps = append(ps, req.p)
+		case reqRead:
+			id := n.seq.Add(1)
+			n.reads[id] = req.p
+			if err := n.core.ReadIndex(binary.BigEndian.AppendUint64(nil, id)); err != nil {
+				delete(n.reads, id)
+				req.p.resolve(nil, err)
+			}
+		case reqCall:
+			req.fn()
+		}
+		if len(batch) >= n.cfg.MaxBatch {
+			return batch, ps
+		}
+		select {
+		case req = <-n.reqs:
+		default:
+			return batch, ps
+		}
+	}
+}
+
+func (n *Node) proposeBatch(batch [][]byte, ps []*pending) {
+	if len(batch) == 0 {
+		return
+	}
+	if err := n.core.ProposeBatch(batch); err != nil {
+		for _, p := range ps {
+			delete(n.writes, p.seq)
+			p.resolve(nil, err)
+		}
+	}
+}
+
+// handleReady drives every pending Ready: persist, send, apply, advance.
+func (n *Node) handleReady() error {
+	for n.core.HasReady() {
+		rd := n.core.Ready()
+		if err := n.cfg.Storage.Save(&rd); err != nil {
+			return fmt.Errorf("peer: persisting: %w", err)
+		}
+		for _, m := range rd.Messages {
+			n.cfg.Transport.Send(m)
+		}
+		if !rd.Snapshot.IsEmpty() {
+			if err := n.cfg.StateMachine.Restore(rd.Snapshot.Data); err != nil {
+				return fmt.Errorf("peer: installing snapshot %d: %w", rd.Snapshot.Meta.Index, err)
+			}
+			n.applied = rd.Snapshot.Meta.Index
+		}
+		for i := range rd.CommittedEntries {
+			n.apply(&rd.CommittedEntries[i])
+		}
+		for _, rs := range rd.ReadStates {
+			n.readIndexKnown(rs)
+		}
+		if rd.ConfState != nil && !isMember(*rd.ConfState, n.id) {
+			// Removed: nothing it was asked will be answered by this member.
+			n.failAll(ErrRemoved)
+		}
+		n.core.Advance()
+		n.releaseReads()
+		if n.core.ShouldCompact() {
+			if err := n.compact(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (n *Node) apply(e *raft.Entry) {
+	n.applied = e.Index
+	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
+		return
+	}
+	proposer, seq, cmd, err := decodeCommand(e.Data)
+	if err != nil {
+		n.log.Warn("skipping an entry that is not a command", "index", e.Index, "err", err)
+		return
+	}
+	result := n.cfg.StateMachine.Apply(cmd)
+	if raft.NodeID(proposer) != n.id {
+		return
+	}
+	if p := n.writes[seq]; p != nil {
+		delete(n.writes, seq)
+		p.resolve(result, nil)
+	}
+}
+
+func (n *Node) readIndexKnown(rs raft.ReadState) {
+	if len(rs.Context) != 8 {
+		return
+	}
+	id := binary.BigEndian.Uint64(rs.Context)
+	p := n.reads[id]
+	if p == nil {
+		return
+	}
+	delete(n.reads, id)
+	p.index = rs.Index
+	n.ready = append(n.ready, p)
+}
+
+// releaseReads answers the reads whose index is applied.
+func (n *Node) releaseReads() {
+	k := 0
+	for _, p := range n.ready {
+		if p.index > n.applied {
+			n.ready[k] = p
+			k++
+			continue
+		}
+		var v any
+		if p.query != nil {
+			v = p.query()
+		}
+		p.resolve(v, nil)
+	}
+	clear(n.ready[k:])
+	n.ready = n.ready[:k]
+}
+
+func (n *Node) compact() error {
+	image, err := n.cfg.StateMachine.Snapshot()
+	if err != nil {
+		return fmt.Errorf("peer: snapshotting the state machine: %w", err)
+	}
+	snap, err := n.core.Compact(image)
+	if err != nil {
+		return fmt.Errorf("peer: compacting: %w", err)
+	}
+	if err := n.cfg.Storage.Compact(snap); err != nil {
+		return fmt.Errorf("peer: storing snapshot %d: %w", snap.Meta.Index, err)
+	}
+	return nil
+}
+
+// sweep forgets callers that gave up, so abandoned futures do not pile up.
+func (n *Node) sweep() {
+	for seq, p := range n.writes {
+		if p.ctx.Err() != nil {
+			delete(n.writes, seq)
+		}
+	}
+	for id, p := range n.reads {
+		if p.ctx.Err() != nil {
+			delete(n.reads, id)
+		}
+	}
+}
+
+func (n *Node) failAll(err error) {
+	for _, p := range n.writes {
+		p.resolve(nil, err)
+	}
+	for _, p := range n.reads {
+		p.resolve(nil, err)
+	}
+	for _, p := range n.ready {
+		p.resolve(nil, err)
+	}
+	clear(n.writes)
+	clear(n.reads)
+	n.ready = n.ready[:0]
+}
+
+func isMember(cs raft.ConfState, id raft.NodeID) bool {
+	return slices.Contains(cs.Voters, id) || slices.Contains(cs.Learners, id) ||
+		slices.Contains(cs.VotersOutgoing, id)
+}

@@ -1,0 +1,214 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tabraft/tabraft/peer/board"
+	"github.com/tabraft/tabraft/raft"
+)
+
+// liveCluster runs members over a MemNetwork with memory storage that
+// survives restarts (as a disk would).
+type liveCluster struct {
+	t      *testing.T
+	net    *MemNetwork
+	ids    []raft.NodeID
+	stores map[raft.NodeID]*raft.MemoryStorage
+	boards map[raft.NodeID]*board.Board
+	nodes  map[raft.NodeID]*Node
+}
+
+func newLiveCluster(t *testing.T, size int) *liveCluster {
+	c := &liveCluster{t: t, net: NewMemNetwork(4096), stores: map[raft.NodeID]*raft.MemoryStorage{},
+		boards: map[raft.NodeID]*board.Board{}, nodes: map[raft.NodeID]*Node{}}
+	for i := 1; i <= size; i++ {
+		c.ids = append(c.ids, raft.NodeID(i))
+	}
+	for _, id := range c.ids {
+		c.stores[id] = raft.NewMemoryStorage()
+		c.start(id)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *liveCluster) start(id raft.NodeID) {
+	c.t.Helper()
+	c.boards[id] = board.New()
+	n, err := Start(context.Background(), Config{
+		Raft: raft.Config{ID: id, Voters: c.ids, Rand: rand.New(rand.NewPCG(uint64(id), 7)),
+			SnapshotEntries: 500, CompactionKeepEntries: 50},
+		Storage: c.stores[id], Transport: c.net.Join(id), StateMachine: c.boards[id],
+		TickInterval: time.Millisecond, // fast elections keep the test short
+	})
+	if err != nil {
+		c.t.Fatalf("start %d: %v", id, err)
+	}
+	c.nodes[id] = n
+}
+
+func (c *liveCluster) stopAll() {
+	for _, n := range c.nodes {
+		n.Stop()
+	}
+}
+
+// leader polls until one member leads, and returns it.
+func (c *liveCluster) leader() raft.NodeID {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for id, n := range c.nodes {
+			st, err := n.Status(context.Background())
+			if err == nil && st.Role == raft.Leader {
+				return id
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an event
+	}
+	c.t.Fatalf("no leader within 10 s")
+	return raft.None
+}
+
+// write proposes through any member, retrying elsewhere on errors that say
+// nothing was done (no leader) — like a client would.
+func (c *liveCluster) write(key, val string) {
+	c.t.Helper()
+	op := board.Op{Kind: "set", Key: key, Value: val}.Encode()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		n := c.nodes[c.ids[i%len(c.ids)]]
+		if n == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		res, err := n.Propose(ctx, op)
+		cancel()
+		if err == nil {
+			if r := res.(board.Result); r.Err != "" {
+				c.t.Fatalf("write refused: %s", r.Err)
+			}
+			return
+		}
+	}
+	c.t.Fatalf("write %s=%s never acknowledged", key, val)
+}
+
+// converge waits until every live member's board has the same hash and
+// holds want cells.
+func (c *liveCluster) converge(want int) {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		hashes := map[string]bool{}
+		ok := true
+		for id, n := range c.nodes {
+			var h string
+			var cells int
+			if _, err := n.Read(context.Background(), func() any {
+				h, cells = c.boards[id].Hash(), len(c.boards[id].Cells())
+				return nil
+			}); err != nil {
+				ok = false
+				break
+			}
+			hashes[h] = true
+			ok = ok && cells == want
+		}
+		if ok && len(hashes) == 1 {
+			return
+		}
+		last = fmt.Sprint(hashes)
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	c.t.Fatalf("members did not converge on %d cells: %s", want, last)
+}
+
+func TestLiveClusterReplicatesConcurrentWrites(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	c.leader()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 125 {
+				c.write(fmt.Sprintf("k%d-%d", w, i), "v")
+			}
+		}()
+	}
+	wg.Wait()
+	c.converge(1000)
+}
+
+func TestLiveClusterSurvivesLeaderRestart(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	for i := range 100 {
+		c.write(fmt.Sprint("a", i), "1")
+	}
+	lead := c.leader()
+	c.nodes[lead].Stop()
+	delete(c.nodes, lead)
+	for i := range 100 {
+		c.write(fmt.Sprint("b", i), "2")
+	}
+	c.start(lead) // from what it persisted
+	c.converge(200)
+}
+
+func TestLiveClusterHealsPartition(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	lead := c.leader()
+	c.net.Isolate(lead)
+	for i := range 50 {
+		c.write(fmt.Sprint("p", i), "x")
+	}
+	c.net.Heal()
+	c.converge(50)
+}
+
+func TestReadSeesCompletedWrites(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	c.leader()
+	c.write("k", "v1")
+	for _, id := range c.ids {
+		v, err := c.nodes[id].Read(context.Background(), func() any { v, _ := c.boards[id].Get("k"); return v })
+		if err != nil || v != "v1" {
+			t.Fatalf("read on %d = %v, %v; want v1", id, v, err)
+		}
+	}
+}
+
+func TestProposeWithoutQuorumTimesOut(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	lead := c.leader()
+	for _, id := range c.ids {
+		c.net.Isolate(id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.nodes[lead].Propose(ctx, board.Op{Kind: "set", Key: "k"}.Encode())
+	if err == nil {
+		t.Fatalf("write acknowledged without a quorum")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("err = %v, want a deadline or no-leader error", err)
+	}
+}
+
+func TestStoppedMemberRefuses(t *testing.T) {
+	c := newLiveCluster(t, 1)
+	c.leader()
+	n := c.nodes[1]
+	n.Stop()
+	if _, err := n.Propose(context.Background(), []byte("x")); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Propose on a stopped member = %v, want ErrStopped", err)
+	}
+}
