@@ -68,6 +68,9 @@ func (s *Simulation) clientStart(c *client) {
 	switch r := s.rng.IntN(10); {
 	case r < 3:
 		c.cmd.Op = OpGet
+		if s.cfg.ReadIndex && s.rng.IntN(2) == 0 {
+			c.cmd.Op = OpRead
+		}
 	case r < 5:
 		c.cmd.Op, c.cmd.Value = OpPut, tag
 	default:
@@ -90,17 +93,22 @@ func (s *Simulation) clientAttempt(c *client) {
 		s.clientRefused(c) // connection refused
 		return
 	}
-	if s.bugs.localReads && c.cmd.Op == OpGet {
+	if s.bugs.localReads && (c.cmd.Op == OpGet || c.cmd.Op == OpRead) {
 		s.hist.answer(c.op, m.kv.data[c.cmd.Key], s.now)
 		s.stats.OpsOK++
 		s.clientNext(c)
 		return
 	}
-	m.inbox = append(m.inbox, input{kind: inPropose, client: c.idx, token: c.token, data: c.data})
+	if c.cmd.Op == OpRead {
+		m.inbox = append(m.inbox, input{kind: inRead, client: c.idx, token: c.token, data: readContext(c.idx, c.seq, c.token)})
+	} else {
+		m.inbox = append(m.inbox, input{kind: inPropose, client: c.idx, token: c.token, data: c.data})
+	}
 	s.pump(m)
 }
 
-// proposed is the member's answer to Propose for a client's attempt.
+// proposed is the member's answer to Propose (or ReadIndex) for a
+// client's attempt.
 func (s *Simulation) proposed(client int, token uint64, _ int, err error) {
 	c := s.clients[client]
 	if err != nil && c.busy && token == c.token {
@@ -116,17 +124,18 @@ func (s *Simulation) clientRefused(c *client) {
 	s.schedule(event{at: s.now + 5*time.Millisecond + durN(s.rng, 30*time.Millisecond), kind: evClient, sub: wakeRetry, who: c.idx, epoch: c.token})
 }
 
-// applied is a member applying a client command: if the client is waiting
-// on that member for that command, this is its answer.
-func (s *Simulation) applied(cmd Command, result string, member int) {
+// applied is a member answering operation seq of cmd's client (applying
+// its command, or serving its read): if the client is waiting on that
+// member for that operation, this is its answer.
+func (s *Simulation) applied(cmd Command, result string, member int, seq uint64) {
 	if cmd.Client < 0 || cmd.Client >= len(s.clients) {
 		return
 	}
 	c := s.clients[cmd.Client]
-	if !c.busy || cmd.Seq != c.seq || c.at != member {
+	if !c.busy || seq != c.seq || c.at != member {
 		return
 	}
-	if cmd.Op != OpGet {
+	if cmd.Op != OpGet && cmd.Op != OpRead {
 		result = ""
 	}
 	s.hist.answer(c.op, result, s.now)

@@ -41,6 +41,13 @@ type Config struct {
 	// AttemptTimeout is how long a client waits for an answer before it
 	// retries on another member.
 	AttemptTimeout time.Duration
+	// ReadIndex serves half of the reads with the core's ReadIndex instead
+	// of through the log.
+	ReadIndex bool
+	// LeaseReads makes the cores answer ReadIndex from their leader lease
+	// (raft.Config.ReadOnlyLeaseBased), which is only safe while clocks
+	// agree: paused or throttled members break it.
+	LeaseReads bool
 	// GiveUp is how long a client keeps retrying an operation during the
 	// fault phase before it records it with an unknown outcome and moves on.
 	GiveUp time.Duration
@@ -90,6 +97,7 @@ func DefaultConfig(seed uint64) Config {
 		ThinkTime:      60 * time.Millisecond,
 		AttemptTimeout: 400 * time.Millisecond,
 		GiveUp:         2 * time.Second,
+		ReadIndex:      true,
 		Net: NetConfig{
 			MinLatency: 500 * time.Microsecond,
 			MaxLatency: 8 * time.Millisecond,

@@ -46,7 +46,7 @@ func KVModel() porcupine.Model {
 		Step: func(state, input, output any) (bool, any) {
 			st, in, out := state.(string), input.(KVInput), output.(KVOutput)
 			switch in.Op {
-			case OpGet:
+			case OpGet, OpRead:
 				return out.Unknown || out.Value == st, st
 			case OpPut:
 				return true, in.Value
@@ -67,11 +67,11 @@ func KVModel() porcupine.Model {
 				suffix = " (outcome unknown)"
 			}
 			switch in.Op {
-			case OpGet:
+			case OpGet, OpRead:
 				if out.Unknown {
-					return fmt.Sprintf("get(%q)%s", in.Key, suffix)
+					return fmt.Sprintf("%s(%q)%s", in.Op, in.Key, suffix)
 				}
-				return fmt.Sprintf("get(%q) → %q", in.Key, out.Value)
+				return fmt.Sprintf("%s(%q) → %q", in.Op, in.Key, out.Value)
 			case OpPut:
 				return fmt.Sprintf("put(%q, %q)%s", in.Key, in.Value, suffix)
 			}
@@ -111,7 +111,7 @@ func (h *history) operations(end time.Duration) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(h.ops))
 	for _, op := range h.ops {
 		if op.Return < 0 {
-			if op.Input.(KVInput).Op == OpGet {
+			if k := op.Input.(KVInput).Op; k == OpGet || k == OpRead {
 				continue
 			}
 			op.Output = KVOutput{Unknown: true}

@@ -43,6 +43,8 @@ const (
 	// restart from its own storage, or its log differs from what it handed
 	// the host.
 	CoreError
+	// Panic: the core or the simulator panicked.
+	Panic
 )
 
 var invariantNames = [...]string{
@@ -51,6 +53,7 @@ var invariantNames = [...]string{
 	StateMachineSafety: "state machine safety", CommittedDurable: "committed entries durable",
 	VoteSafety: "vote safety", PersistBeforeSend: "persist before send",
 	Linearizability: "linearizability", Liveness: "liveness", CoreError: "core error",
+	Panic: "no panic",
 }
 
 func (v Invariant) String() string {

@@ -17,6 +17,9 @@ const (
 	OpPut
 	// OpAppend appends to a key's value.
 	OpAppend
+	// OpRead reads a key without a log entry: the member asks the core for
+	// a read index (ReadIndex) and answers once it has applied that far.
+	OpRead
 )
 
 func (k OpKind) String() string {
@@ -27,6 +30,8 @@ func (k OpKind) String() string {
 		return "put"
 	case OpAppend:
 		return "append"
+	case OpRead:
+		return "read"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
@@ -43,8 +48,8 @@ type Command struct {
 
 func (c Command) String() string {
 	switch c.Op {
-	case OpGet:
-		return "get " + c.Key
+	case OpGet, OpRead:
+		return c.Op.String() + " " + c.Key
 	case OpPut:
 		return "put " + c.Key + "=" + c.Value
 	}
@@ -92,6 +97,24 @@ func DecodeCommand(b []byte) (Command, error) {
 		return c, errBadCommand
 	}
 	return c, nil
+}
+
+// readContext identifies a read request (client, sequence number and
+// attempt) in the core's ReadIndex context.
+func readContext(client int, seq, token uint64) []byte {
+	b := binary.AppendUvarint(nil, uint64(client))
+	b = binary.AppendUvarint(b, seq)
+	return binary.AppendUvarint(b, token)
+}
+
+// parseReadContext undoes readContext.
+func parseReadContext(b []byte) (client int, seq uint64, ok bool) {
+	c, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, 0, false
+	}
+	seq, m := binary.Uvarint(b[n:])
+	return int(c), seq, m > 0
 }
 
 // kvStore is the replicated state machine: a map, and for each client the

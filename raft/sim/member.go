@@ -33,8 +33,19 @@ type member struct {
 	ticks int
 	// tickEvery is the host's tick interval (longer while throttled).
 	tickEvery time.Duration
+	// applied is the last index the state machine applied.
+	applied uint64
+	// reads wait for the state machine to reach their read index.
+	reads []pendingRead
 	// unreachable collects peers whose link was found cut while sending.
 	unreachable []raft.NodeID
+}
+
+// pendingRead is a ReadState waiting for the state machine to catch up.
+type pendingRead struct {
+	index  uint64
+	client int
+	seq    uint64
 }
 
 // inputKind says what an input asks of the core.
@@ -43,6 +54,7 @@ type inputKind uint8
 const (
 	inStep inputKind = iota
 	inPropose
+	inRead
 	inUnreachable
 )
 
@@ -67,6 +79,7 @@ func (s *Simulation) startMember(m *member) {
 		Rand:         rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64())),
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		MaxSizePerMsg: s.cfg.MaxSizePerMsg, MaxInflightMsgs: s.cfg.MaxInflightMsgs,
+		ReadOnlyLeaseBased: s.cfg.LeaseReads,
 	}
 	node, err := raft.NewNode(cfg)
 	if err != nil {
@@ -74,6 +87,7 @@ func (s *Simulation) startMember(m *member) {
 		return
 	}
 	m.node, m.kv, m.up, m.busy, m.writeDone = node, newKVStore(), true, false, false
+	m.applied, m.reads = 0, m.reads[:0]
 	m.epoch++
 	if hs, _, _ := m.store.InitialState(); !hs.IsEmpty() {
 		s.check.restored(m.idx, node, hs)
@@ -102,7 +116,7 @@ func (s *Simulation) crash(m *member) {
 	}
 	m.up, m.busy, m.paused, m.writeDone = false, false, false, false
 	m.node, m.kv, m.pending = nil, nil, raft.Ready{}
-	m.inbox, m.ticks, m.unreachable = m.inbox[:0], 0, m.unreachable[:0]
+	m.inbox, m.ticks, m.unreachable, m.reads = m.inbox[:0], 0, m.unreachable[:0], m.reads[:0]
 	m.epoch++
 	hs, _, _ := m.store.InitialState()
 	s.check.crashed(m.idx, hs)
@@ -188,6 +202,9 @@ func (s *Simulation) feed(m *member) {
 		case inPropose:
 			err := m.node.Propose(in.data)
 			s.proposed(in.client, in.token, m.idx, err)
+		case inRead:
+			err := m.node.ReadIndex(in.data)
+			s.proposed(in.client, in.token, m.idx, err)
 		case inUnreachable:
 			m.node.ReportUnreachable(in.peer)
 		}
@@ -197,9 +214,11 @@ func (s *Simulation) feed(m *member) {
 }
 
 // expectedStepError reports whether err is a normal answer to msg: a
-// forwarded proposal reaching a member that has no leader to send it to.
+// forwarded proposal or read reaching a member that has no leader to send
+// it to (or that cannot take proposals right now).
 func expectedStepError(msg raft.Message, err error) bool {
-	return msg.Type == raft.MsgProp && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped))
+	forwarded := msg.Type == raft.MsgProp || msg.Type == raft.MsgReadIndex
+	return forwarded && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped))
 }
 
 // complete finishes a Ready whose write is durable: store it, send its
@@ -213,9 +232,16 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 	}
 	s.check.persisted(m.idx, rd.Entries)
 	s.sendAll(m, rd)
+	if s.bugs.readBeforeApply {
+		s.takeReads(m, rd.ReadStates)
+	}
 	for i := range rd.CommittedEntries {
 		s.apply(m, &rd.CommittedEntries[i])
 	}
+	if !s.bugs.readBeforeApply {
+		s.takeReads(m, rd.ReadStates)
+	}
+	s.serveReads(m)
 	m.node.Advance()
 	for _, p := range m.unreachable {
 		m.inbox = append(m.inbox, input{kind: inUnreachable, peer: p})
@@ -266,11 +292,47 @@ func (s *Simulation) send(m *member, msg *raft.Message) {
 	}
 }
 
+// takeReads queues a Ready's read states (served by serveReads once the
+// state machine caught up).
+func (s *Simulation) takeReads(m *member, states []raft.ReadState) {
+	for _, rs := range states {
+		client, seq, ok := parseReadContext(rs.Context)
+		if !ok {
+			s.check.fail(CoreError, "n%d: a ReadState with a context it was never given: %x", m.id, rs.Context)
+			continue
+		}
+		m.reads = append(m.reads, pendingRead{index: rs.Index, client: client, seq: seq})
+	}
+	if s.bugs.readBeforeApply {
+		s.serveReads(m)
+	}
+}
+
+// serveReads answers the reads whose index the state machine has reached.
+func (s *Simulation) serveReads(m *member) {
+	n := 0
+	for _, r := range m.reads {
+		if r.index > m.applied && !s.bugs.readBeforeApply {
+			m.reads[n] = r
+			n++
+			continue
+		}
+		if r.client >= 0 && r.client < len(s.clients) {
+			c := s.clients[r.client]
+			if c.cmd.Op == OpRead {
+				s.applied(c.cmd, m.kv.data[c.cmd.Key], m.idx, r.seq)
+			}
+		}
+	}
+	m.reads = m.reads[:n]
+}
+
 // apply hands a committed entry to member m's state machine and answers
 // the client waiting on it there, if any.
 func (s *Simulation) apply(m *member, e *raft.Entry) {
 	s.check.apply(m.idx, e)
 	s.noteApplied(e)
+	m.applied = e.Index
 	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 		return // a leader's no-op
 	}
@@ -280,7 +342,7 @@ func (s *Simulation) apply(m *member, e *raft.Entry) {
 		return
 	}
 	if result, ok := m.kv.apply(cmd); ok {
-		s.applied(cmd, result, m.idx)
+		s.applied(cmd, result, m.idx, cmd.Seq)
 	}
 }
 

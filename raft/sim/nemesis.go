@@ -92,7 +92,9 @@ func (s *Simulation) pickFault() (Fault, bool) {
 	if len(running) > 0 {
 		w[FaultReboot] = 2
 	}
-	w[FaultThrottle] = 1 + 4*len(throttled)
+	if len(up) > 0 {
+		w[FaultThrottle] = 1 + 4*len(throttled)
+	}
 	total := 0
 	for _, x := range w {
 		total += x

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -60,6 +61,9 @@ type hostBugs struct {
 	// localReads answers gets from the asked member's state machine at
 	// once, without going through the log.
 	localReads bool
+	// readBeforeApply serves a ReadIndex read as soon as its ReadState
+	// arrives, before the state machine reached its index.
+	readBeforeApply bool
 }
 
 // sampleEvery is the bookkeeping period (availability windows, liveness
@@ -101,8 +105,15 @@ func (s *Simulation) Narrate(w io.Writer) { s.nar.w = w }
 
 func (s *Simulation) schedule(e event) { s.queue.push(e) }
 
-// Run runs the simulation to its end and reports what happened.
-func (s *Simulation) Run() Result {
+// Run runs the simulation to its end and reports what happened. A panic,
+// in the core or in the simulator, ends the run as a violation.
+func (s *Simulation) Run() (r Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.check.fail(Panic, "%v\n%s", p, debug.Stack())
+			r = s.result()
+		}
+	}()
 	if s.nar.on() {
 		faults := "random faults every ~" + s.cfg.FaultInterval.String()
 		switch {
@@ -291,6 +302,11 @@ func (s *Simulation) finish() Result {
 			s.check.coreMatches(m.idx, m.node, "at the end", true)
 		}
 	}
+	return s.result()
+}
+
+// result checks the history and assembles the Result.
+func (s *Simulation) result() Result {
 	r := Result{Config: s.cfg, Stats: s.stats, VirtualTime: s.now, TraceHash: s.trace.h}
 	r.Stats.Commit = s.maxCommit
 	r.History = s.hist.operations(s.now + 1)

@@ -141,17 +141,20 @@ func TestLivenessBoundIsEnforced(t *testing.T) {
 // the checks to notice.
 func TestHostBugsAreCaught(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		bugs hostBugs
-		want []Invariant
+		name          string
+		bugs          hostBugs
+		want          []Invariant
+		seeds, caught int
 	}{
-		{"send before persist", hostBugs{sendBeforePersist: true}, []Invariant{PersistBeforeSend, VoteSafety}},
-		{"forget hard state", hostBugs{forgetHardState: true}, []Invariant{PersistBeforeSend, VoteSafety}},
-		{"local reads", hostBugs{localReads: true}, []Invariant{Linearizability}},
+		{"send before persist", hostBugs{sendBeforePersist: true}, []Invariant{PersistBeforeSend, VoteSafety}, 5, 5},
+		{"forget hard state", hostBugs{forgetHardState: true}, []Invariant{PersistBeforeSend, VoteSafety}, 5, 5},
+		{"local reads", hostBugs{localReads: true}, []Invariant{Linearizability}, 5, 4},
+		// Only reads served by a lagging follower expose this one.
+		{"read before apply", hostBugs{readBeforeApply: true}, []Invariant{Linearizability}, 30, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caught := 0
-			for seed := uint64(1); seed <= 5; seed++ {
+			for seed := uint64(1); seed <= uint64(tc.seeds); seed++ {
 				s, err := New(DefaultConfig(seed))
 				if err != nil {
 					t.Fatal(err)
@@ -171,9 +174,10 @@ func TestHostBugsAreCaught(t *testing.T) {
 				}
 				caught++
 			}
-			if caught < 4 {
-				t.Fatalf("caught in %d of 5 seeds", caught)
+			if caught < tc.caught {
+				t.Fatalf("caught in %d of %d seeds, want at least %d", caught, tc.seeds, tc.caught)
 			}
+			t.Logf("caught in %d of %d seeds", caught, tc.seeds)
 		})
 	}
 }
@@ -243,5 +247,19 @@ func TestNarrationDoesNotChangeTheRun(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("narration lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestPanicIsAViolation: a panic ends the run as a violation rather than
+// taking the whole batch of seeds down.
+func TestPanicIsAViolation(t *testing.T) {
+	s, err := New(DefaultConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Keys = 0 // the first client operation draws a key from nothing
+	r := s.Run()
+	if len(r.Violations) != 1 || r.Violations[0].Invariant != Panic || !strings.Contains(r.Violations[0].Detail, "IntN") {
+		t.Fatalf("violations %v, want one panic", r.Violations)
 	}
 }
