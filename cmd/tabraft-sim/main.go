@@ -53,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Net.MaxLatency, "latency", cfg.Net.MaxLatency, "longest ordinary one-way delay")
 	fs.DurationVar(&cfg.DiskLatency, "disk", cfg.DiskLatency, "longest synced write (a crash before it completes loses it)")
 	fs.BoolVar(&cfg.TornWrites, "torn", cfg.TornWrites, "a crash may keep a prefix of an unfinished write")
+	fs.BoolVar(&cfg.ReadIndex, "readindex", cfg.ReadIndex, "serve half of the reads with ReadIndex instead of the log")
+	fs.BoolVar(&cfg.LeaseReads, "lease", cfg.LeaseReads, "ReadIndex from the leader lease (unsafe when clocks misbehave: pauses, throttling)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -32,6 +32,16 @@ type Config struct {
 	MaxSizePerMsg   uint64
 	MaxInflightMsgs int
 
+	// Snapshots lets hosts compact their logs on the cores' policy, so that
+	// lagging members catch up from a snapshot sent in chunks.
+	// SnapshotEntries (entries between snapshots), CompactionKeep (entries
+	// kept behind one) and SnapshotChunk (bytes per MsgSnap) are handed to
+	// the cores; 0 draws them per seed.
+	Snapshots       bool
+	SnapshotEntries uint64
+	CompactionKeep  uint64
+	SnapshotChunk   uint64
+
 	// Clients is the number of clients, each with one operation at a time.
 	Clients int
 	// Keys is the number of distinct keys the clients work on.
@@ -92,6 +102,7 @@ func DefaultConfig(seed uint64) Config {
 		Duration:       10 * time.Second,
 		LivenessBound:  10 * time.Second,
 		Tick:           10 * time.Millisecond,
+		Snapshots:      true,
 		Clients:        4,
 		Keys:           3,
 		ThinkTime:      60 * time.Millisecond,

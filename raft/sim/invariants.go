@@ -96,6 +96,9 @@ type memberView struct {
 	term      uint64
 	commit    uint64
 	applied   uint64
+	// snapped is the index of the latest snapshot the member took or
+	// installed: the core may have dropped the entries up to it.
+	snapped uint64
 }
 
 // checker holds the global knowledge the invariants are checked against.
@@ -112,12 +115,14 @@ type checker struct {
 	votes     map[logPos]raft.NodeID // (voter, term) → candidate
 	committed []commitRecord         // committed[i-1]
 	applied   []uint64               // entry hash applied at index i-1
+	snapshots map[uint64]uint64      // index → hash of the state machine image
 }
 
 func newChecker(members int, now *time.Duration) *checker {
 	return &checker{
 		now: now, quorum: members/2 + 1, members: make([]memberView, members),
 		leaders: map[uint64]int{}, chains: map[logPos]uint64{}, votes: map[logPos]raft.NodeID{},
+		snapshots: map[uint64]uint64{},
 	}
 }
 
@@ -132,6 +137,11 @@ func id(m int) raft.NodeID { return raft.NodeID(m + 1) }
 // reports whether m just became leader.
 func (c *checker) ready(m int, rd *raft.Ready, st *raft.Status) (newLeader bool) {
 	v := &c.members[m]
+	if !rd.Snapshot.IsEmpty() {
+		if chain, ok := c.snapshotOK(m, &rd.Snapshot); ok {
+			v.mem.install(rd.Snapshot.Meta.Index, rd.Snapshot.Meta.Term, chain)
+		}
+	}
 	if !v.mem.write(rd.Entries, func(index, term, chain uint64) {
 		k := logPos{index, term}
 		if prev, ok := c.chains[k]; !ok {
@@ -181,7 +191,7 @@ func (c *checker) leaderHasCommitted(m int) {
 	for i > 0 && c.committed[i-1].commitTerm >= v.term {
 		i--
 	}
-	if i > 0 && v.mem.chain(uint64(i)) != c.committed[i-1].chain {
+	if i > 0 && !v.mem.covers(uint64(i)) && v.mem.chain(uint64(i)) != c.committed[i-1].chain {
 		rec := c.committed[i-1]
 		c.fail(LeaderCompleteness, "n%d leads term %d without entry %d, committed in term %d (first reported by n%d); it holds %d entries",
 			m+1, v.term, i, rec.commitTerm, rec.first, v.mem.last())
@@ -198,8 +208,8 @@ func (c *checker) commitObserved(m int, commit, term uint64) {
 	}
 	known := uint64(len(c.committed))
 	check := min(commit, known)
-	if check > 0 && v.mem.chain(check) != c.committed[check-1].chain {
-		lo := uint64(1)
+	if check > 0 && !v.mem.covers(check) && v.mem.chain(check) != c.committed[check-1].chain {
+		lo := max(v.mem.base+1, 1)
 		for lo < check && v.mem.chain(lo) == c.committed[lo-1].chain {
 			lo++
 		}
@@ -232,7 +242,7 @@ func (c *checker) durable() {
 	for m := range c.members {
 		// Entry 1 is the bootstrap configuration, committed by fiat: a
 		// member that never persisted it writes the same entry again.
-		if d := &c.members[m].disk; d.chain(k) == want || (k == 1 && d.last() == 0) {
+		if d := &c.members[m].disk; d.covers(k) || d.chain(k) == want || (k == 1 && d.last() == 0) {
 			on = append(on, id(m))
 		}
 	}
@@ -326,6 +336,54 @@ func (c *checker) apply(m int, e *raft.Entry) {
 	}
 }
 
+// snapshotOK checks a snapshot member m holds: it must cover a committed
+// prefix, and its image must equal every other image taken at its index.
+// It returns the chain hash of the log the snapshot replaces.
+func (c *checker) snapshotOK(m int, snap *raft.Snapshot) (chain uint64, ok bool) {
+	i := snap.Meta.Index
+	if i == 0 || i > uint64(len(c.committed)) || c.committed[i-1].term != snap.Meta.Term {
+		c.fail(CommitAgreement, "n%d holds a snapshot at %d (term %d) that is not of the committed log (commit %d)",
+			m+1, i, snap.Meta.Term, len(c.committed))
+		return 0, false
+	}
+	h := mixBytes(fnvOffset, snap.Data)
+	if prev, seen := c.snapshots[i]; seen && prev != h {
+		c.fail(StateMachineSafety, "n%d's state machine image at index %d differs from another member's", m+1, i)
+		return 0, false
+	}
+	c.snapshots[i] = h
+	c.members[m].snapped = max(c.members[m].snapped, i)
+	return c.committed[i-1].chain, true
+}
+
+// snapshotTaken records member m compacting its storage with snap.
+func (c *checker) snapshotTaken(m int, snap *raft.Snapshot) {
+	v := &c.members[m]
+	i := snap.Meta.Index
+	if _, ok := c.snapshotOK(m, snap); !ok {
+		return
+	}
+	if !v.disk.covers(i) && v.disk.chain(i) != c.committed[i-1].chain {
+		c.fail(StateMachineSafety, "n%d snapshots at %d a log that is not the committed one", m+1, i)
+		return
+	}
+	v.disk.compact(i)
+}
+
+// snapshotPersisted records member m's storage installing snap.
+func (c *checker) snapshotPersisted(m int, snap *raft.Snapshot) {
+	if chain, ok := c.snapshotOK(m, snap); ok {
+		c.members[m].disk.install(snap.Meta.Index, snap.Meta.Term, chain)
+	}
+	c.durable()
+}
+
+// restoredTo records member m's state machine loaded from a snapshot at
+// index: it applies from index+1 on.
+func (c *checker) restoredTo(m int, index uint64) {
+	c.members[m].applied = index
+}
+
 // crashed resets member m's view to what its storage holds.
 func (c *checker) crashed(m int, hs raft.HardState) {
 	v := &c.members[m]
@@ -354,8 +412,12 @@ func (c *checker) coreMatches(m int, n *raft.Node, when string, exact bool) {
 		c.fail(CoreError, "n%d %s: core's last index %d, host saw %d", m+1, when, st.LastIndex, v.mem.last())
 		return
 	}
-	for i := uint64(1); i <= v.mem.last(); i++ {
-		if t, ok := n.LogTerm(i); !ok || t != v.mem.term(i) {
+	for i := max(v.mem.base, 1); i <= v.mem.last(); i++ {
+		t, ok := n.LogTerm(i)
+		if !ok && i <= v.snapped {
+			continue // compacted away
+		}
+		if !ok || t != v.mem.term(i) {
 			c.fail(CoreError, "n%d %s: core has term %d (ok=%v) at index %d, host saw %d", m+1, when, t, ok, i, v.mem.term(i))
 			return
 		}

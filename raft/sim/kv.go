@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // OpKind is a client operation on the key-value state machine. A later
@@ -132,6 +134,75 @@ type session struct {
 
 func newKVStore() *kvStore {
 	return &kvStore{data: map[string]string{}, sessions: map[int]session{}}
+}
+
+// encode returns the state machine's image (for a snapshot): the map and
+// the sessions, in a deterministic order.
+func (s *kvStore) encode() []byte {
+	keys := slices.Sorted(maps.Keys(s.data))
+	clients := slices.Sorted(maps.Keys(s.sessions))
+	b := binary.AppendUvarint(nil, uint64(len(keys)))
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, s.data[k])
+	}
+	b = binary.AppendUvarint(b, uint64(len(clients)))
+	for _, c := range clients {
+		b = binary.AppendUvarint(b, uint64(c))
+		b = binary.AppendUvarint(b, s.sessions[c].seq)
+		b = appendString(b, s.sessions[c].result)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// decodeKV restores a state machine from encode's image.
+func decodeKV(b []byte) (*kvStore, error) {
+	s := newKVStore()
+	r := reader{b: b}
+	for n := r.uvarint(); n > 0 && r.err == nil; n-- {
+		k := r.string()
+		s.data[k] = r.string()
+	}
+	for n := r.uvarint(); n > 0 && r.err == nil; n-- {
+		c := int(r.uvarint())
+		seq := r.uvarint()
+		s.sessions[c] = session{seq: seq, result: r.string()}
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.err = errBadCommand
+	}
+	return s, r.err
+}
+
+// reader decodes uvarints and strings, remembering the first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errBadCommand
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) string() string {
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		r.err = errBadCommand
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
 }
 
 // apply executes c unless the client's session shows it ran already. It

@@ -80,6 +80,8 @@ func (s *Simulation) startMember(m *member) {
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		MaxSizePerMsg: s.cfg.MaxSizePerMsg, MaxInflightMsgs: s.cfg.MaxInflightMsgs,
 		ReadOnlyLeaseBased: s.cfg.LeaseReads,
+		SnapshotEntries:    s.cfg.SnapshotEntries, CompactionKeepEntries: s.cfg.CompactionKeep,
+		SnapshotChunkSize: s.cfg.SnapshotChunk,
 	}
 	node, err := raft.NewNode(cfg)
 	if err != nil {
@@ -88,6 +90,9 @@ func (s *Simulation) startMember(m *member) {
 	}
 	m.node, m.kv, m.up, m.busy, m.writeDone = node, newKVStore(), true, false, false
 	m.applied, m.reads = 0, m.reads[:0]
+	if snap, _ := m.store.Snapshot(); !snap.IsEmpty() {
+		s.restoreState(m, &snap)
+	}
 	m.epoch++
 	if hs, _, _ := m.store.InitialState(); !hs.IsEmpty() {
 		s.check.restored(m.idx, node, hs)
@@ -101,7 +106,7 @@ func (s *Simulation) startMember(m *member) {
 // crash stops member m: the core, the state machine and unsent work are
 // lost; a write in progress is lost too, or partly kept if writes tear.
 func (s *Simulation) crash(m *member) {
-	if m.busy && s.cfg.TornWrites && len(m.pending.Entries) > 0 && s.rng.IntN(2) == 0 {
+	if m.busy && s.cfg.TornWrites && len(m.pending.Entries) > 0 && m.pending.Snapshot.IsEmpty() && s.rng.IntN(2) == 0 {
 		// The disk kept a prefix of the entries, but not the hard state
 		// written after them.
 		k := s.rng.IntN(len(m.pending.Entries) + 1)
@@ -230,6 +235,11 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 	if err := m.store.Save(rd); err != nil {
 		s.check.fail(CoreError, "n%d: storing a Ready: %v", m.id, err)
 	}
+	if !rd.Snapshot.IsEmpty() {
+		s.check.snapshotPersisted(m.idx, &rd.Snapshot)
+		s.restoreState(m, &rd.Snapshot)
+		s.stats.SnapshotsInstalled++
+	}
 	s.check.persisted(m.idx, rd.Entries)
 	s.sendAll(m, rd)
 	if s.bugs.readBeforeApply {
@@ -243,6 +253,9 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 	}
 	s.serveReads(m)
 	m.node.Advance()
+	if s.cfg.Snapshots && m.node.ShouldCompact() {
+		s.compact(m)
+	}
 	for _, p := range m.unreachable {
 		m.inbox = append(m.inbox, input{kind: inUnreachable, peer: p})
 	}
@@ -290,6 +303,34 @@ func (s *Simulation) send(m *member, msg *raft.Message) {
 	for _, d := range delays {
 		s.schedule(event{at: s.now + d, kind: evDeliver, who: to, msg: wire})
 	}
+}
+
+// restoreState loads member m's state machine from a snapshot.
+func (s *Simulation) restoreState(m *member, snap *raft.Snapshot) {
+	kv, err := decodeKV(snap.Data)
+	if err != nil {
+		s.check.fail(StateMachineSafety, "n%d cannot decode the snapshot at %d: %v", m.id, snap.Meta.Index, err)
+		return
+	}
+	m.kv, m.applied = kv, snap.Meta.Index
+	s.check.restoredTo(m.idx, snap.Meta.Index)
+}
+
+// compact snapshots member m's state machine and compacts its storage.
+func (s *Simulation) compact(m *member) {
+	snap, err := m.node.Compact(m.kv.encode())
+	if err != nil {
+		if !errors.Is(err, raft.ErrCompactNotApplied) {
+			s.check.fail(CoreError, "n%d: Compact: %v", m.id, err)
+		}
+		return
+	}
+	if err := m.store.Compact(snap); err != nil {
+		s.check.fail(CoreError, "n%d: storage compact at %d: %v", m.id, snap.Meta.Index, err)
+		return
+	}
+	s.check.snapshotTaken(m.idx, &snap)
+	s.stats.Snapshots++
 }
 
 // takeReads queues a Ready's read states (served by serveReads once the

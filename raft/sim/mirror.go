@@ -37,45 +37,61 @@ func entryHash(e *raft.Entry) uint64 {
 // index the entry's term and a chain hash of the whole log up to it: two
 // logs with equal chain hashes at an index are identical up to it, which
 // makes log matching and "contains this committed prefix" O(1) checks.
+// Entries up to base are compacted into a snapshot; the chain hash at base
+// is known (it is the committed log's), those below it are not.
 type logMirror struct {
-	terms  []uint64 // terms[i-1] is the term of index i
-	chains []uint64 // chains[i-1] hashes entries 1..i
+	base, baseTerm, baseChain uint64
+	terms                     []uint64 // terms[i] is the term of index base+1+i
+	chains                    []uint64 // chains[i] hashes entries 1..base+1+i
 }
 
-func (l *logMirror) last() uint64 { return uint64(len(l.terms)) }
+func (l *logMirror) last() uint64 { return l.base + uint64(len(l.terms)) }
 
-// term returns the term at index i (0 when i is 0 or beyond the end).
+// covers reports whether index i is inside the snapshot (i <= base).
+func (l *logMirror) covers(i uint64) bool { return i <= l.base && l.base > 0 }
+
+// term returns the term at index i (0 when unknown or beyond the end).
 func (l *logMirror) term(i uint64) uint64 {
-	if i == 0 || i > l.last() {
+	switch {
+	case i == l.base:
+		return l.baseTerm
+	case i < l.base || i > l.last():
 		return 0
 	}
-	return l.terms[i-1]
+	return l.terms[i-l.base-1]
 }
 
-// chain returns the chain hash at i (fnvOffset for the empty prefix, 0
-// beyond the end).
+// chain returns the chain hash at i: fnvOffset for the empty prefix, 0
+// when unknown (inside the snapshot) or beyond the end.
 func (l *logMirror) chain(i uint64) uint64 {
 	switch {
 	case i == 0:
 		return fnvOffset
-	case i > l.last():
+	case i == l.base:
+		return l.baseChain
+	case i < l.base || i > l.last():
 		return 0
 	}
-	return l.chains[i-1]
+	return l.chains[i-l.base-1]
 }
 
 // write stores ents as MemoryStorage.Append does: everything from
-// ents[0].Index on is replaced. visit, if not nil, sees each new entry's
-// index, term and chain hash. It reports false if ents would leave a gap.
+// ents[0].Index on is replaced (entries inside the snapshot are skipped).
+// visit, if not nil, sees each new entry's index, term and chain hash. It
+// reports false if ents would leave a gap.
 func (l *logMirror) write(ents []raft.Entry, visit func(index, term, chain uint64)) bool {
+	for len(ents) > 0 && ents[0].Index <= l.base {
+		ents = ents[1:]
+	}
 	if len(ents) == 0 {
 		return true
 	}
 	first := ents[0].Index
-	if first == 0 || first > l.last()+1 {
+	if first > l.last()+1 {
 		return false
 	}
-	l.terms, l.chains = l.terms[:first-1], l.chains[:first-1]
+	keep := first - l.base - 1
+	l.terms, l.chains = l.terms[:keep], l.chains[:keep]
 	h := l.chain(first - 1)
 	for i := range ents {
 		e := &ents[i]
@@ -89,8 +105,33 @@ func (l *logMirror) write(ents []raft.Entry, visit func(index, term, chain uint6
 	return true
 }
 
+// compact drops the entries up to index, as MemoryStorage.Compact does.
+func (l *logMirror) compact(index uint64) {
+	if index <= l.base || index > l.last() {
+		return
+	}
+	term, chain := l.term(index), l.chain(index)
+	k := index - l.base
+	l.terms = append([]uint64(nil), l.terms[k:]...)
+	l.chains = append([]uint64(nil), l.chains[k:]...)
+	l.base, l.baseTerm, l.baseChain = index, term, chain
+}
+
+// install replaces the log by a snapshot at (index, term) whose log has
+// chain hash chain, keeping what follows if the log holds that entry (as
+// MemoryStorage.ApplySnapshot does).
+func (l *logMirror) install(index, term, chain uint64) {
+	if index > l.base && index <= l.last() && l.term(index) == term && l.chain(index) == chain {
+		l.compact(index)
+		return
+	}
+	l.base, l.baseTerm, l.baseChain = index, term, chain
+	l.terms, l.chains = l.terms[:0], l.chains[:0]
+}
+
 // copyFrom makes l a copy of o.
 func (l *logMirror) copyFrom(o *logMirror) {
+	l.base, l.baseTerm, l.baseChain = o.base, o.baseTerm, o.baseChain
 	l.terms = append(l.terms[:0], o.terms...)
 	l.chains = append(l.chains[:0], o.chains...)
 }

@@ -23,6 +23,8 @@ type Stats struct {
 	FaultCounts [numFaultKinds]int
 	// TornWrites counts crashes that kept part of a write.
 	TornWrites int
+	// Snapshots taken by hosts, and installed from a leader.
+	Snapshots, SnapshotsInstalled int
 	// Messages sent, Dropped (lost, cut or undeliverable), Duplicated.
 	Messages, Dropped, Duplicated int
 	// Commit is the highest commit index reached.
@@ -99,7 +101,8 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "seed %d: %s virtual, %d members, %d elections, commit index %d\n",
 		r.Config.Seed, fmtTime(r.VirtualTime), r.Config.Members, st.Elections, st.Commit)
 	fmt.Fprintf(&b, "  faults: %d (%s)\n", st.Faults, faultBreakdown(&st.FaultCounts))
-	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated\n", st.Messages, st.Dropped, st.Duplicated)
+	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated; snapshots: %d taken, %d installed\n",
+		st.Messages, st.Dropped, st.Duplicated, st.Snapshots, st.SnapshotsInstalled)
 	fmt.Fprintf(&b, "  operations: %d (%d answered, %d outcome unknown), %d retries, %d timeouts; %s\n",
 		st.Ops, st.OpsOK, st.OpsUnknown, st.Retries, st.Timeouts, r.Linearizable)
 	fmt.Fprintf(&b, "  availability %.0f%% of %s windows; settled %.2fs after healing", 100*r.Availability(), sampleEvery, st.Recovery.Seconds())

@@ -14,6 +14,7 @@ type Summary struct {
 	Elections, Faults         int
 	FaultCounts               [numFaultKinds]int
 	Messages, Dropped         int
+	Snapshots, Installed      int
 	Commits                   uint64
 	VirtualTime               time.Duration
 	Windows, AvailableWindows int
@@ -40,6 +41,8 @@ func (s *Summary) Add(r Result) {
 	}
 	s.Messages += st.Messages
 	s.Dropped += st.Dropped
+	s.Snapshots += st.Snapshots
+	s.Installed += st.SnapshotsInstalled
 	s.Commits += st.Commit
 	s.VirtualTime += r.VirtualTime
 	s.Windows += st.Windows
@@ -64,6 +67,7 @@ func (s *Summary) String() string {
 	fmt.Fprintf(&b, "elections:   %d\n", s.Elections)
 	fmt.Fprintf(&b, "faults:      %d (%s)\n", s.Faults, faultBreakdown(&s.FaultCounts))
 	fmt.Fprintf(&b, "messages:    %d (%d lost)\n", s.Messages, s.Dropped)
+	fmt.Fprintf(&b, "snapshots:   %d taken, %d installed from a leader\n", s.Snapshots, s.Installed)
 	fmt.Fprintf(&b, "committed:   %d entries\n", s.Commits)
 	avail, meanRec := 0.0, time.Duration(0)
 	if s.Windows > 0 {

@@ -90,6 +90,15 @@ func New(cfg Config) (*Simulation, error) {
 	if s.cfg.MaxInflightMsgs == 0 {
 		s.cfg.MaxInflightMsgs = []int{1, 4, 16, 256}[s.rng.IntN(4)]
 	}
+	if s.cfg.SnapshotEntries == 0 {
+		s.cfg.SnapshotEntries = []uint64{16, 64, 256}[s.rng.IntN(3)]
+	}
+	if s.cfg.CompactionKeep == 0 {
+		s.cfg.CompactionKeep = []uint64{1, 8, 64}[s.rng.IntN(3)]
+	}
+	if s.cfg.SnapshotChunk == 0 {
+		s.cfg.SnapshotChunk = []uint64{64, 512, 16<<10 - 512}[s.rng.IntN(3)]
+	}
 	for i := range cfg.Members {
 		s.voters = append(s.voters, id(i))
 		s.members = append(s.members, &member{idx: i, id: id(i), store: raft.NewMemoryStorage()})

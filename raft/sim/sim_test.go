@@ -150,7 +150,7 @@ func TestHostBugsAreCaught(t *testing.T) {
 		{"forget hard state", hostBugs{forgetHardState: true}, []Invariant{PersistBeforeSend, VoteSafety}, 5, 5},
 		{"local reads", hostBugs{localReads: true}, []Invariant{Linearizability}, 5, 4},
 		// Only reads served by a lagging follower expose this one.
-		{"read before apply", hostBugs{readBeforeApply: true}, []Invariant{Linearizability}, 30, 3},
+		{"read before apply", hostBugs{readBeforeApply: true}, []Invariant{Linearizability}, 100, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caught := 0
