@@ -44,6 +44,9 @@ const (
 	// hidden browser tab: timers fire at most once a second); an Interval
 	// of 0 restores the normal tick.
 	FaultThrottle
+	// FaultTransfer asks the leader to hand leadership to Member (None:
+	// the most up-to-date voter).
+	FaultTransfer
 
 	numFaultKinds
 )
@@ -52,6 +55,7 @@ var faultKindNames = [numFaultKinds]string{
 	FaultSplit: "split", FaultIsolate: "isolate", FaultOneWay: "one-way", FaultPartial: "partial",
 	FaultHeal: "heal", FaultCrash: "crash", FaultRestart: "restart", FaultPause: "pause",
 	FaultResume: "resume", FaultReboot: "reboot", FaultThrottle: "throttle",
+	FaultTransfer: "transfer",
 }
 
 func (k FaultKind) String() string {
@@ -149,6 +153,10 @@ func (f *Fault) validate(members int) error {
 			}
 		}
 	case FaultHeal:
+	case FaultTransfer:
+		if f.Member != raft.None && !ok(f.Member) {
+			return fmt.Errorf("fault %s: no member %d", f.Kind, f.Member)
+		}
 	case FaultIsolate, FaultOneWay, FaultCrash, FaultRestart, FaultPause, FaultResume, FaultReboot, FaultThrottle:
 		if !ok(f.Member) {
 			return fmt.Errorf("fault %s: no member %d", f.Kind, f.Member)
@@ -196,6 +204,11 @@ func (f Fault) String() string {
 		return nodeName(f.Member) + " thaws"
 	case FaultReboot:
 		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime.Round(time.Millisecond))
+	case FaultTransfer:
+		if f.Member == raft.None {
+			return "the leader hands leadership to the most up-to-date member"
+		}
+		return "the leader hands leadership to " + nodeName(f.Member)
 	case FaultThrottle:
 		if f.Interval == 0 {
 			return nodeName(f.Member) + "'s timer runs at full speed again"

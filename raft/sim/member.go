@@ -55,6 +55,7 @@ const (
 	inStep inputKind = iota
 	inPropose
 	inRead
+	inTransfer
 	inUnreachable
 )
 
@@ -212,6 +213,12 @@ func (s *Simulation) feed(m *member) {
 			s.proposed(in.client, in.token, m.idx, err)
 		case inUnreachable:
 			m.node.ReportUnreachable(in.peer)
+		case inTransfer:
+			// The leader may have lost office meanwhile: refusals are fine.
+			if err := m.node.TransferLeadership(in.peer); err != nil && !errors.Is(err, raft.ErrNoLeader) &&
+				!errors.Is(err, raft.ErrInvalidTransfer) && !errors.Is(err, raft.ErrProposalDropped) {
+				s.check.fail(CoreError, "n%d: TransferLeadership(%d): %v", m.id, in.peer, err)
+			}
 		}
 		*in = input{}
 	}
@@ -222,7 +229,7 @@ func (s *Simulation) feed(m *member) {
 // forwarded proposal or read reaching a member that has no leader to send
 // it to (or that cannot take proposals right now).
 func expectedStepError(msg raft.Message, err error) bool {
-	forwarded := msg.Type == raft.MsgProp || msg.Type == raft.MsgReadIndex
+	forwarded := msg.Type == raft.MsgProp || msg.Type == raft.MsgReadIndex || msg.Type == raft.MsgTransferLeader
 	return forwarded && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped))
 }
 

@@ -95,6 +95,9 @@ func (s *Simulation) pickFault() (Fault, bool) {
 	if len(up) > 0 {
 		w[FaultThrottle] = 1 + 4*len(throttled)
 	}
+	if s.leader() >= 0 && n > 1 {
+		w[FaultTransfer] = 1
+	}
 	total := 0
 	for _, x := range w {
 		total += x
@@ -153,6 +156,10 @@ func (s *Simulation) pickFault() (Fault, bool) {
 	case FaultReboot:
 		f.Member = id(s.target(running, 3))
 		f.Downtime = time.Millisecond + durN(s.rng, 150*time.Millisecond)
+	case FaultTransfer:
+		if s.rng.IntN(3) > 0 {
+			f.Member = id(s.rng.IntN(n))
+		}
 	case FaultThrottle:
 		// Mostly undo a throttle; else throttle someone (often the leader).
 		if len(throttled) > 0 && s.rng.IntN(5) > 0 {
@@ -220,6 +227,10 @@ func (s *Simulation) applyFault(f Fault) {
 		if !m.up {
 			return
 		}
+	case FaultTransfer:
+		if s.leader() < 0 {
+			return
+		}
 	}
 	s.stats.Faults++
 	s.stats.FaultCounts[f.Kind]++
@@ -240,6 +251,10 @@ func (s *Simulation) applyFault(f Fault) {
 	case FaultReboot:
 		s.crash(m)
 		s.schedule(event{at: s.now + f.Downtime, kind: evRestart, who: m.idx, epoch: m.epoch})
+	case FaultTransfer:
+		l := s.members[s.leader()]
+		l.inbox = append(l.inbox, input{kind: inTransfer, peer: f.Member})
+		s.pump(l)
 	case FaultThrottle:
 		m.tickEvery = f.Interval
 		if f.Interval == 0 {

@@ -83,6 +83,7 @@ func TestScheduledFaults(t *testing.T) {
 		{At: sec(4), Kind: FaultPartial, Pairs: [][2]raft.NodeID{{1, 3}, {2, 4}}},
 		{At: sec(4.5), Kind: FaultResume, Member: 5},
 		{At: sec(4.6), Kind: FaultThrottle, Member: 2, Interval: time.Second},
+		{At: sec(4.8), Kind: FaultTransfer, Member: 3},
 		{At: sec(5), Kind: FaultIsolate, Member: 1},
 		{At: sec(5.2), Kind: FaultCrash, Member: 2},
 		{At: sec(6), Kind: FaultHeal},
