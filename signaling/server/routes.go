@@ -37,6 +37,7 @@ type PageConfig struct {
 func (s *Server) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+WebSocketPath, s.serveWS)
+	mux.HandleFunc("GET "+WebSocketAltPath, s.serveWS)
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -222,5 +223,15 @@ func TestOriginAllowed(t *testing.T) {
 		if ok, _ := originAllowed(r, patterns); ok != tc.ok {
 			t.Errorf("origin %q on host %q: allowed=%v, want %v", tc.origin, tc.host, ok, tc.ok)
 		}
+	}
+}
+
+func TestWebSocketAlsoServedAtSignalPath(t *testing.T) {
+	ts := startServer(t, Config{})
+	alt := *ts
+	alt.wsURL = strings.TrimSuffix(ts.wsURL, WebSocketPath) + WebSocketAltPath
+	c := alt.dial(t)
+	if _, err := c.Join(context.Background(), "room", "a"); err != nil {
+		t.Fatalf("join through %s: %v", alt.wsURL, err)
 	}
 }

@@ -25,6 +25,10 @@ import (
 // WebSocketPath is where the signaling WebSocket is served.
 const WebSocketPath = "/ws"
 
+// WebSocketAltPath serves the same WebSocket under a self-explaining name
+// (ws://host:8080/signal), the one the command-line members use.
+const WebSocketAltPath = "/signal"
+
 // Server is a signaling server. Its Handler serves HTTP; Shutdown ends it.
 type Server struct {
 	cfg     Config
