@@ -1,0 +1,250 @@
+package rtc
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/tabraft/tabraft/peer/wire"
+)
+
+// channelLabel names the one data channel of a connection.
+const channelLabel = "tabraft"
+
+// maxDataChannelMessage is the largest data channel message read. The wire
+// codec sends at most 16 KiB; anything larger is hostile and resets the
+// connection.
+const maxDataChannelMessage = 64 << 10
+
+// bufferPoll is how often a paused writer looks at BufferedAmount again,
+// should OnBufferedAmountLow not come.
+const bufferPoll = 250 * time.Millisecond
+
+// receiver yields a data channel's messages, in arrival order, to one
+// goroutine. Natively it reads the detached channel; under GOOS=js it
+// drains the queue its own onmessage handler fills.
+type receiver interface {
+	// open is called from the channel's OnOpen callback.
+	open() error
+	// next returns the next message, waiting for it; buf may be used to
+	// hold it. After close, or when the channel ends, it returns an error.
+	next(buf []byte) ([]byte, error)
+	// close stops the receiver.
+	close()
+}
+
+// session is one attempt at a connection with a peer: a peer connection,
+// and once negotiated its data channel with a reader and a writer. The
+// link's goroutine owns the fields above mu.
+type session struct {
+	id      uint64 // the offerer's session number
+	pc      *webrtc.PeerConnection
+	started time.Time
+
+	remoteSet bool                      // the remote description is set
+	pending   []webrtc.ICECandidateInit // remote candidates received before it
+	open      bool
+	q         *sendQueue // once open
+
+	done       chan struct{} // closed when the session ends
+	low        chan struct{} // OnBufferedAmountLow, for the writer
+	readerDone chan struct{} // closed when the reader has returned
+
+	mu     sync.Mutex // guards dc, rx and closed: set from pion's callbacks
+	dc     *webrtc.DataChannel
+	rx     receiver
+	closed bool
+}
+
+// setChannel records the session's data channel; false if it already has
+// one or has ended.
+func (s *session) setChannel(dc *webrtc.DataChannel, rx receiver) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.dc != nil {
+		return false
+	}
+	s.dc, s.rx = dc, rx
+	return true
+}
+
+func (s *session) channel() (*webrtc.DataChannel, receiver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dc, s.rx
+}
+
+// shut marks the session ended and returns its channel, if any.
+func (s *session) shut() (*webrtc.DataChannel, receiver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.dc, s.rx
+}
+
+// newSession makes a peer connection whose callbacks post to the link.
+func (l *link) newSession(id uint64) (*session, error) {
+	pc, err := l.t.api.NewPeerConnection(webrtc.Configuration{ICEServers: l.t.iceServers()})
+	if err != nil {
+		return nil, err
+	}
+	s := &session{
+		id:         id,
+		pc:         pc,
+		started:    time.Now(),
+		done:       make(chan struct{}),
+		low:        make(chan struct{}, 1),
+		readerDone: make(chan struct{}),
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			l.box.post(event{kind: evLocalCandidate, sess: s, cand: c.ToJSON()})
+		}
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		l.box.post(event{kind: evPCState, sess: s, state: st})
+	})
+	return s, nil
+}
+
+// wireChannel sets up a data channel as soon as it exists: the receiver
+// (under GOOS=js it must be in place before the first message event), the
+// backpressure signal and the open and close callbacks.
+func (l *link) wireChannel(s *session, dc *webrtc.DataChannel) {
+	if dc.Label() != channelLabel {
+		l.log.Debug("unexpected data channel refused", "label", dc.Label())
+		dc.Close()
+		return
+	}
+	rx := newReceiver(dc, &l.t.cfg)
+	if !s.setChannel(dc, rx) {
+		rx.close()
+		dc.Close()
+		return
+	}
+	dc.SetBufferedAmountLowThreshold(l.t.cfg.LowWater)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case s.low <- struct{}{}:
+		default:
+		}
+	})
+	dc.OnClose(func() { l.box.post(event{kind: evDown, sess: s, err: errChannelClosed}) })
+	dc.OnOpen(func() { l.channelOpen(s, rx) })
+	if dc.ReadyState() == webrtc.DataChannelStateOpen {
+		l.channelOpen(s, rx) // a duplicate evOpen is ignored
+	}
+}
+
+func (l *link) channelOpen(s *session, rx receiver) {
+	if err := rx.open(); err != nil {
+		l.box.post(event{kind: evDown, sess: s, err: err})
+		return
+	}
+	l.box.post(event{kind: evOpen, sess: s})
+}
+
+// read is a connection's reader: the one goroutine that feeds its decoder,
+// so fragments are reassembled in the order received, and that delivers to
+// the Inbox. Blocking on a full Inbox is how backpressure reaches the
+// sender natively: unread, the data channel stops the peer.
+func (l *link) read(s *session, rx receiver, prev <-chan struct{}) {
+	t := l.t
+	defer t.wg.Done()
+	defer close(s.readerDone)
+	if prev != nil {
+		select {
+		case <-prev:
+		case <-s.done:
+			return
+		}
+	}
+	down := func(err error) { l.box.post(event{kind: evDown, sess: s, err: err}) }
+	dec, err := wire.NewDecoder(wire.Options{Limits: t.cfg.Limits, Stats: &l.wstats})
+	if err != nil {
+		down(err)
+		return
+	}
+	defer dec.Close()
+	buf := make([]byte, maxDataChannelMessage)
+	bad := 0
+	for {
+		b, err := rx.next(buf)
+		if err != nil {
+			down(err)
+			return
+		}
+		m, ok, err := dec.Feed(b)
+		switch {
+		case err != nil:
+			l.c.decodeErrors.Add(1)
+			bad++
+			l.log.Debug("undecodable fragment", "session", s.id, "err", err)
+			if bad >= t.cfg.MaxDecodeErrors {
+				l.c.badResets.Add(1)
+				down(errGarbage)
+				return
+			}
+			continue
+		case !ok:
+			continue
+		case m.From != l.id:
+			l.c.impersonations.Add(1)
+			l.log.Debug("message with another sender dropped", "from", m.From)
+			continue
+		case m.To != t.cfg.ID:
+			l.c.misaddressed.Add(1)
+			continue
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		select {
+		case t.inbox <- m:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// write is a connection's writer: it hands the queued fragments to the
+// data channel in order, pausing while more than HighWater bytes wait in
+// the channel's buffer.
+func (l *link) write(s *session, dc *webrtc.DataChannel) {
+	defer l.t.wg.Done()
+	high := l.t.cfg.HighWater
+	poll := time.NewTimer(bufferPoll)
+	poll.Stop()
+	defer poll.Stop()
+	for {
+		it, ok := s.q.pop()
+		if !ok {
+			select {
+			case <-s.q.ready:
+				continue
+			case <-s.done:
+				return
+			}
+		}
+		for _, f := range it.frags {
+			for dc.BufferedAmount() > high {
+				l.c.writerPauses.Add(1)
+				poll.Reset(bufferPoll)
+				select {
+				case <-s.low:
+				case <-poll.C:
+				case <-s.done:
+					return
+				}
+			}
+			if err := dc.Send(f); err != nil {
+				l.box.post(event{kind: evDown, sess: s, err: err})
+				return
+			}
+		}
+		s.q.release(it.n)
+	}
+}
