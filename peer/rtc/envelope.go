@@ -25,9 +25,9 @@ import (
 // protocol has no type of its own for it. Candidates are batched: those
 // gathered together travel in one relay, sparing the server's rate limit.
 type envelope struct {
-	Kind       string                     `json:"kind"`
-	Session    uint64                     `json:"session"`
-	SDP        string                     `json:"sdp,omitempty"`
+	Kind       string                    `json:"kind"`
+	Session    uint64                    `json:"session"`
+	SDP        string                    `json:"sdp,omitempty"`
 	Candidates []webrtc.ICECandidateInit `json:"candidates,omitempty"`
 }
 
