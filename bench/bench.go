@@ -54,30 +54,53 @@ func Impls() []Impl {
 	}
 }
 
+// Measurement is what Measure or MeasureLockstep found.
+type Measurement struct {
+	rafttest.Result
+	// CPU is the CPU time the whole process used during the measured
+	// writes (all goroutines, garbage collection included). Unlike
+	// throughput, it is barely changed by other processes sharing the
+	// machine. Zero where it cannot be measured.
+	CPU time.Duration
+}
+
+// CPUPerWrite returns the CPU time spent per completed write.
+func (m Measurement) CPUPerWrite() time.Duration {
+	if m.Ops == 0 {
+		return 0
+	}
+	return m.CPU / time.Duration(m.Ops)
+}
+
 // Measure starts a cluster of impl, optionally warms it up for warmup with
 // the same load, then measures load and stops the cluster.
-func Measure(ctx context.Context, impl Impl, load rafttest.Load, warmup time.Duration) (rafttest.Result, error) {
+func Measure(ctx context.Context, impl Impl, load rafttest.Load, warmup time.Duration) (Measurement, error) {
 	c, err := impl.Start(ctx)
 	if err != nil {
-		return rafttest.Result{}, fmt.Errorf("bench: starting %s: %w", impl.Name, err)
+		return Measurement{}, fmt.Errorf("bench: starting %s: %w", impl.Name, err)
 	}
-	res, err := measure(ctx, c, load, warmup)
+	m, err := measure(ctx, c, load, warmup)
 	if cerr := c.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("bench: stopping %s: %w", impl.Name, cerr)
 	}
 	if err != nil {
-		return rafttest.Result{}, fmt.Errorf("bench: %s: %w", impl.Name, err)
+		return Measurement{}, fmt.Errorf("bench: %s: %w", impl.Name, err)
 	}
-	return res, nil
+	return m, nil
 }
 
-func measure(ctx context.Context, c Cluster, load rafttest.Load, warmup time.Duration) (rafttest.Result, error) {
+func measure(ctx context.Context, c Cluster, load rafttest.Load, warmup time.Duration) (Measurement, error) {
 	if warmup > 0 {
 		if _, err := rafttest.Run(ctx, rafttest.Load{Clients: load.Clients, Duration: warmup}, writer(c)); err != nil {
-			return rafttest.Result{}, fmt.Errorf("warm-up: %w", err)
+			return Measurement{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	return rafttest.Run(ctx, load, writer(c))
+	cpu0 := processCPU()
+	res, err := rafttest.Run(ctx, load, writer(c))
+	if err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{Result: res, CPU: processCPU() - cpu0}, nil
 }
 
 // writer returns the client operation every implementation runs: allocate

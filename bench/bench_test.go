@@ -36,12 +36,13 @@ func benchmarkWrite(b *testing.B, impl Impl, clients int) {
 		}
 	}()
 	b.ResetTimer()
-	res, err := rafttest.Run(ctx, rafttest.Load{Clients: clients, Ops: b.N}, writer(c))
+	m, err := measure(ctx, c, rafttest.Load{Clients: clients, Ops: b.N}, 0)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	res.Report(b)
+	m.Report(b)
+	b.ReportMetric(float64(m.CPUPerWrite().Nanoseconds()), "cpu-ns/write")
 }
 
 // TestImplsWrite checks that every driver starts, elects, replicates writes
@@ -51,12 +52,12 @@ func TestImplsWrite(t *testing.T) {
 		t.Run(impl.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			res, err := Measure(ctx, impl, rafttest.Load{Clients: 8, Ops: 400}, 0)
+			m, err := Measure(ctx, impl, rafttest.Load{Clients: 8, Ops: 400}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Ops != 400 {
-				t.Fatalf("completed %d writes, want 400", res.Ops)
+			if m.Ops != 400 {
+				t.Fatalf("completed %d writes, want 400", m.Ops)
 			}
 		})
 	}
@@ -85,10 +86,13 @@ func benchmarkCore(b *testing.B, impl LockstepImpl, batch int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	if _, err := DriveLockstep(l, batch, b.N, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
+	cpu := processCPU() - cpu0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/write")
 }
 
 // TestLockstep checks that every lockstep cluster applies each batch.

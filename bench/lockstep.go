@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/tabraft/tabraft/raft"
+	"github.com/tabraft/tabraft/raft/rafttest"
 )
 
 // Lockstep is a 3-member cluster driven from one goroutine: no channels,
@@ -74,6 +75,22 @@ func DriveLockstep(l Lockstep, batch, total int, deadline time.Time) (int, error
 		}
 		done += n
 	}
+}
+
+// MeasureLockstep starts a lockstep cluster of impl and drives it with
+// batches of batch writes for duration. Only throughput and CPU time are
+// measured (a batch is one step, not a client's wait).
+func MeasureLockstep(impl LockstepImpl, batch int, duration time.Duration) (Measurement, error) {
+	l, err := impl.New()
+	if err != nil {
+		return Measurement{}, err
+	}
+	start, cpu0 := time.Now(), processCPU()
+	n, err := DriveLockstep(l, batch, 0, start.Add(duration))
+	if err != nil {
+		return Measurement{}, fmt.Errorf("bench: %s lockstep: %w", impl.Name, err)
+	}
+	return Measurement{Result: rafttest.Result{Ops: n, Elapsed: time.Since(start)}, CPU: processCPU() - cpu0}, nil
 }
 
 // maxPumpRounds bounds a Pump: a healthy cluster goes quiet in a few rounds.

@@ -1,12 +1,16 @@
 // Command compare runs the bench workload on tabraft, etcd raft and
-// hashicorp raft for a fixed time per point and prints a table of writes/s,
-// p50 and p99 latency, and the ratios of tabraft to the others.
+// hashicorp raft for a fixed time per point and prints writes/s, p50 and p99
+// latency and CPU time per write, the ratios of tabraft to the others, and
+// the same for the cores alone (lockstep, one goroutine).
 //
-//	cd bench && go run ./cmd/compare -duration 3s
+//	cd bench && go run ./cmd/compare -duration 3s -rounds 3
+//
+// Points are interleaved across implementations and rounds so that a
+// change in the machine's load hits them alike; each figure is the median
+// over rounds ("worst" is the worst latency seen in any round).
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -25,7 +29,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -36,20 +40,17 @@ type key struct {
 	clients int
 }
 
-type point struct {
-	impl    string
-	clients int
-	res     rafttest.Result
-}
+// table is every measurement of one experiment, by point.
+type table map[key][]bench.Measurement
 
-func run(args []string, out io.Writer) error {
+func run(args []string, out, progress io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	duration := fs.Duration("duration", 3*time.Second, "measured time per point")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unmeasured load before each point")
-	clientsFlag := fs.String("clients", "1,16,256", "comma-separated client counts")
+	clientsFlag := fs.String("clients", "1,16,256", "comma-separated client counts (batch sizes for -core)")
 	implsFlag := fs.String("impls", "", "comma-separated implementations (default: all)")
-	core := fs.Bool("core", true, "also measure the cores alone (lockstep, one goroutine, batches of C writes)")
-	rounds := fs.Int("rounds", 1, "repeat the whole matrix this many times (interleaved) and report medians")
+	rounds := fs.Int("rounds", 1, "repeat everything this many times and report medians")
+	core := fs.Bool("core", true, "also measure the cores alone (lockstep)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,145 +66,163 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(out, "3 members in one process, memory storage, %d-byte writes, closed loop; %v per point after %v warm-up; median of %d round(s)\n",
+	fmt.Fprintf(out, "3 members in one process, memory storage, %d-byte writes; %v per point (after %v warm-up); median of %d round(s)\n",
 		bench.PayloadSize, *duration, *warmup, *rounds)
-	fmt.Fprintf(out, "%s, GOMAXPROCS=%d, %s\n\n", runtime.Version(), runtime.GOMAXPROCS(0), depVersions())
+	fmt.Fprintf(out, "%s, GOMAXPROCS=%d, %s\n", runtime.Version(), runtime.GOMAXPROCS(0), depVersions())
 
-	runs := make(map[key][]rafttest.Result)
+	cluster, lockstep := table{}, table{}
 	for round := range *rounds {
 		for _, c := range clients {
 			for _, impl := range impls {
 				ctx, cancel := context.WithTimeout(context.Background(), *duration+*warmup+2*time.Minute)
 				runtime.GC()
-				res, err := bench.Measure(ctx, impl, rafttest.Load{Clients: c, Duration: *duration}, *warmup)
+				m, err := bench.Measure(ctx, impl, loadFor(c, *duration), *warmup)
 				cancel()
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(os.Stderr, "round %d: %s C=%d: %v\n", round+1, impl.Name, c, res)
-				k := key{impl.Name, c}
-				runs[k] = append(runs[k], res)
+				fmt.Fprintf(progress, "round %d: %s C=%d: %v, cpu/write %v\n", round+1, impl.Name, c, m.Result, m.CPUPerWrite())
+				cluster[key{impl.Name, c}] = append(cluster[key{impl.Name, c}], m)
+			}
+		}
+		if !*core {
+			continue
+		}
+		for _, c := range clients {
+			for _, impl := range bench.LockstepImpls() {
+				runtime.GC()
+				m, err := bench.MeasureLockstep(impl, c, *duration)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(progress, "round %d: core %s batch=%d: %.0f writes/s, cpu/write %v\n",
+					round+1, impl.Name, c, m.PerSecond(), m.CPUPerWrite())
+				lockstep[key{impl.Name, c}] = append(lockstep[key{impl.Name, c}], m)
 			}
 		}
 	}
 
-	var points []point
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tp50\tp99\tworst\t")
-	for _, c := range clients {
-		for _, impl := range impls {
-			rs := runs[key{impl.Name, c}]
-			med := median(rs)
-			points = append(points, point{impl: impl.Name, clients: c, res: med})
-			lo, hi := spread(rs)
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t%v\t%v\t\n", impl.Name, c, med.PerSecond(), lo, hi,
-				round(med.P50), round(med.P99), round(med.Max))
-		}
+	names := make([]string, len(impls))
+	for i, impl := range impls {
+		names[i] = impl.Name
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-
-	if err := printRatios(out, clients, points); err != nil {
+	fmt.Fprintln(out, "\nclosed loop: C clients, each waiting until the leader applied its write before the next")
+	if err := printCluster(out, clients, names, cluster); err != nil {
 		return err
 	}
 	if !*core {
 		return nil
 	}
-	return runCore(out, clients, *duration, *rounds)
+	fmt.Fprintln(out, "\ncores alone: 3 members stepped in lockstep by one goroutine, batches of C writes proposed at once")
+	var lnames []string
+	for _, impl := range bench.LockstepImpls() {
+		lnames = append(lnames, impl.Name)
+	}
+	return printLockstep(out, clients, lnames, lockstep)
 }
 
-// printRatios prints tabraft's figures divided by the others'.
-func printRatios(out io.Writer, clients []int, points []point) error {
-	fmt.Fprintln(out, "\nratios (writes/s: above 1 means the first is faster; latency: below 1 means the first is quicker)")
+func loadFor(clients int, d time.Duration) rafttest.Load {
+	return rafttest.Load{Clients: clients, Duration: d}
+}
+
+func printCluster(out io.Writer, clients []int, names []string, t table) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "C\tratio\twrites/s\tp50\tp99\t")
+	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tp50\tp99\tworst\tcpu/write\t")
 	for _, c := range clients {
-		for _, pair := range [][2]string{
-			{"tabraft", "etcd"}, {"tabraft", "hashicorp"},
-		} {
-			a, okA := find(points, pair[0], c)
-			b, okB := find(points, pair[1], c)
-			if !okA || !okB {
+		for _, name := range names {
+			s := summarize(t[key{name, c}])
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t%v\t%v\t%v\t\n", name, c, s.rate, s.lo, s.hi,
+				round(s.p50), round(s.p99), round(s.worst), round(s.cpu))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nratios tabraft/other (writes/s above 1: tabraft faster; latency and cpu/write below 1: tabraft better)")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "C\tvs\twrites/s\tp50\tp99\tcpu/write\t")
+	for _, c := range clients {
+		a, ok := t[key{"tabraft", c}]
+		if !ok {
+			continue
+		}
+		ta := summarize(a)
+		for _, other := range names {
+			b, ok := t[key{other, c}]
+			if other == "tabraft" || !ok {
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s/%s\t%.2f\t%.2f\t%.2f\t\n", c, pair[0], pair[1],
-				a.PerSecond()/b.PerSecond(), float64(a.P50)/float64(b.P50), float64(a.P99)/float64(b.P99))
+			tb := summarize(b)
+			fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t\n", c, other, ta.rate/tb.rate,
+				ratio(ta.p50, tb.p50), ratio(ta.p99, tb.p99), ratio(ta.cpu, tb.cpu))
 		}
 	}
 	return tw.Flush()
 }
 
-// runCore measures every lockstep implementation with batches of each
-// client count and prints writes/s and the ratios to etcd.
-func runCore(out io.Writer, batches []int, duration time.Duration, rounds int) error {
-	impls := bench.LockstepImpls()
-	rates := make(map[key][]float64)
-	for round := range rounds {
-		for _, batch := range batches {
-			for _, impl := range impls {
-				l, err := impl.New()
-				if err != nil {
-					return err
-				}
-				runtime.GC()
-				start := time.Now()
-				n, err := bench.DriveLockstep(l, batch, 0, start.Add(duration))
-				if err != nil {
-					return fmt.Errorf("%s lockstep: %w", impl.Name, err)
-				}
-				rate := float64(n) / time.Since(start).Seconds()
-				fmt.Fprintf(os.Stderr, "round %d: core %s batch=%d: %.0f writes/s\n", round+1, impl.Name, batch, rate)
-				rates[key{impl.Name, batch}] = append(rates[key{impl.Name, batch}], rate)
-			}
-		}
-	}
-	fmt.Fprintln(out, "\ncores alone: 3 members stepped in lockstep by one goroutine, batches of C writes proposed at once (median writes/s)")
+func printLockstep(out io.Writer, batches []int, names []string, t table) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "C\t")
-	for _, impl := range impls {
-		fmt.Fprintf(tw, "%s\t", impl.Name)
-	}
-	fmt.Fprintln(tw, "tabraft/etcd\t")
-	for _, batch := range batches {
-		fmt.Fprintf(tw, "%d\t", batch)
-		med := map[string]float64{}
-		for _, impl := range impls {
-			rs := slices.Clone(rates[key{impl.Name, batch}])
-			slices.Sort(rs)
-			med[impl.Name] = rs[len(rs)/2]
-			fmt.Fprintf(tw, "%.0f\t", med[impl.Name])
+	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tcpu/write\t")
+	for _, c := range batches {
+		for _, name := range names {
+			s := summarize(t[key{name, c}])
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t\n", name, c, s.rate, s.lo, s.hi, round(s.cpu))
 		}
-		fmt.Fprintf(tw, "%.2f\t\n", med["tabraft"]/med["etcd"])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nratios tabraft/etcd, cores alone")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "C\twrites/s\tcpu/write\t")
+	for _, c := range batches {
+		a, okA := t[key{"tabraft", c}]
+		b, okB := t[key{"etcd", c}]
+		if !okA || !okB {
+			continue
+		}
+		ta, tb := summarize(a), summarize(b)
+		fmt.Fprintf(tw, "%d\t%.2f\t%.2f\t\n", c, ta.rate/tb.rate, ratio(ta.cpu, tb.cpu))
 	}
 	return tw.Flush()
 }
 
-// median returns, field by field, the median of rs (the upper one for an
-// even count), except Max, which is the worst seen. Ops and Elapsed are
-// chosen so that PerSecond is the median throughput.
-func median(rs []rafttest.Result) rafttest.Result {
-	pick := func(less func(a, b rafttest.Result) int) rafttest.Result {
-		s := slices.Clone(rs)
-		slices.SortFunc(s, less)
-		return s[len(s)/2]
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
 	}
-	m := pick(func(a, b rafttest.Result) int { return cmp.Compare(a.PerSecond(), b.PerSecond()) })
-	m.P50 = pick(func(a, b rafttest.Result) int { return cmp.Compare(a.P50, b.P50) }).P50
-	m.P99 = pick(func(a, b rafttest.Result) int { return cmp.Compare(a.P99, b.P99) }).P99
-	for _, r := range rs {
-		m.Max = max(m.Max, r.Max)
-	}
-	return m
+	return float64(a) / float64(b)
 }
 
-// spread returns the lowest and highest throughput in rs.
-func spread(rs []rafttest.Result) (lo, hi float64) {
-	lo, hi = rs[0].PerSecond(), rs[0].PerSecond()
-	for _, r := range rs[1:] {
-		lo, hi = min(lo, r.PerSecond()), max(hi, r.PerSecond())
+// summary is the median of each figure over a point's rounds.
+type summary struct {
+	rate, lo, hi float64 // writes/s: median, lowest, highest
+	p50, p99     time.Duration
+	worst        time.Duration // the worst latency of any round
+	cpu          time.Duration // CPU per write
+}
+
+func summarize(ms []bench.Measurement) summary {
+	med := func(f func(bench.Measurement) float64) float64 {
+		vs := make([]float64, len(ms))
+		for i, m := range ms {
+			vs[i] = f(m)
+		}
+		slices.Sort(vs)
+		return vs[len(vs)/2]
 	}
-	return lo, hi
+	s := summary{
+		rate: med(bench.Measurement.PerSecond),
+		p50:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.P50) })),
+		p99:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.P99) })),
+		cpu:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.CPUPerWrite()) })),
+	}
+	s.lo, s.hi = ms[0].PerSecond(), ms[0].PerSecond()
+	for _, m := range ms {
+		s.lo, s.hi = min(s.lo, m.PerSecond()), max(s.hi, m.PerSecond())
+		s.worst = max(s.worst, m.Max)
+	}
+	return s
 }
 
 func parseInts(s string) ([]int, error) {
@@ -225,28 +244,13 @@ func selectImpls(s string) ([]bench.Impl, error) {
 	}
 	var out []bench.Impl
 	for name := range strings.SplitSeq(s, ",") {
-		name = strings.TrimSpace(name)
-		found := false
-		for _, impl := range all {
-			if impl.Name == name {
-				out = append(out, impl)
-				found = true
-			}
-		}
-		if !found {
+		i := slices.IndexFunc(all, func(impl bench.Impl) bool { return impl.Name == strings.TrimSpace(name) })
+		if i < 0 {
 			return nil, fmt.Errorf("unknown implementation %q", name)
 		}
+		out = append(out, all[i])
 	}
 	return out, nil
-}
-
-func find(points []point, impl string, clients int) (rafttest.Result, bool) {
-	for _, p := range points {
-		if p.impl == impl && p.clients == clients {
-			return p.res, true
-		}
-	}
-	return rafttest.Result{}, false
 }
 
 func round(d time.Duration) time.Duration {
@@ -255,6 +259,8 @@ func round(d time.Duration) time.Duration {
 		return d.Round(100 * time.Microsecond)
 	case d >= 100*time.Microsecond:
 		return d.Round(time.Microsecond)
+	case d >= time.Microsecond:
+		return d.Round(10 * time.Nanosecond)
 	}
 	return d
 }
