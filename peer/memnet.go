@@ -7,18 +7,17 @@ import (
 )
 
 // MemNetwork connects in-process members with Go channels, for tests and
-// benchmarks. Links can be cut and healed.
+// benchmarks.
 type MemNetwork struct {
 	mu    sync.Mutex
 	ends  map[raft.NodeID]*MemTransport
-	cut   map[[2]raft.NodeID]bool
 	inbox int
 }
 
 // NewMemNetwork returns a network whose members' inboxes hold inboxSize
 // messages (a full inbox drops, as a slow real link would).
 func NewMemNetwork(inboxSize int) *MemNetwork {
-	return &MemNetwork{ends: map[raft.NodeID]*MemTransport{}, cut: map[[2]raft.NodeID]bool{}, inbox: inboxSize}
+	return &MemNetwork{ends: map[raft.NodeID]*MemTransport{}, inbox: inboxSize}
 }
 
 // Join attaches member id, replacing an earlier attachment (a restart).
@@ -30,25 +29,6 @@ func (n *MemNetwork) Join(id raft.NodeID) *MemTransport {
 	n.ends[id] = t
 	n.mu.Unlock()
 	return t
-}
-
-// Isolate cuts every link to and from id.
-func (n *MemNetwork) Isolate(id raft.NodeID) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for o := range n.ends {
-		if o != id {
-			n.cut[[2]raft.NodeID{id, o}] = true
-			n.cut[[2]raft.NodeID{o, id}] = true
-		}
-	}
-}
-
-// Heal restores every link.
-func (n *MemNetwork) Heal() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	clear(n.cut)
 }
 
 // MemTransport is one member's end of a MemNetwork.
@@ -65,7 +45,7 @@ func (t *MemTransport) Send(m raft.Message) {
 	n := t.net
 	n.mu.Lock()
 	to := n.ends[m.To]
-	ok := to != nil && !to.closed && !t.closed && !n.cut[[2]raft.NodeID{t.id, m.To}]
+	ok := to != nil && !to.closed && !t.closed
 	if ok {
 		select {
 		case to.inbox <- m:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,25 +14,56 @@ import (
 	"github.com/tabraft/tabraft/raft"
 )
 
-// liveCluster runs members over a MemNetwork with memory storage that
-// survives restarts (as a disk would).
+// liveCluster runs members with the demo's board. Each member's transport
+// is wrapped so that a test can cut its links; storage survives restarts
+// (as a disk would).
 type liveCluster struct {
 	t      *testing.T
-	net    *MemNetwork
+	env    clusterEnv
 	ids    []raft.NodeID
-	stores map[raft.NodeID]*raft.MemoryStorage
+	stores map[raft.NodeID]Storage
 	boards map[raft.NodeID]*board.Board
 	nodes  map[raft.NodeID]*Node
+	links  map[raft.NodeID]*switchable
+	closes map[raft.NodeID]func()
 }
 
-func newLiveCluster(t *testing.T, size int) *liveCluster {
-	c := &liveCluster{t: t, net: NewMemNetwork(4096), stores: map[raft.NodeID]*raft.MemoryStorage{},
-		boards: map[raft.NodeID]*board.Board{}, nodes: map[raft.NodeID]*Node{}}
+// clusterEnv says where members keep their logs and how they talk.
+type clusterEnv struct {
+	// transport connects member id.
+	transport func(t *testing.T, id raft.NodeID) Transport
+	// storage opens member id's storage (again, after a restart) and
+	// returns how to close it.
+	storage func(t *testing.T, id raft.NodeID) (Storage, func())
+	tick    time.Duration
+}
+
+// memEnv is in memory: a MemNetwork, and MemoryStorage kept across restarts.
+func memEnv() clusterEnv {
+	net := NewMemNetwork(4096)
+	stores := map[raft.NodeID]*raft.MemoryStorage{}
+	return clusterEnv{
+		transport: func(_ *testing.T, id raft.NodeID) Transport { return net.Join(id) },
+		storage: func(_ *testing.T, id raft.NodeID) (Storage, func()) {
+			if stores[id] == nil {
+				stores[id] = raft.NewMemoryStorage()
+			}
+			return stores[id], func() {}
+		},
+		tick: time.Millisecond, // fast elections keep the tests short
+	}
+}
+
+func newLiveCluster(t *testing.T, size int) *liveCluster { return newClusterIn(t, size, memEnv()) }
+
+func newClusterIn(t *testing.T, size int, env clusterEnv) *liveCluster {
+	c := &liveCluster{t: t, env: env, stores: map[raft.NodeID]Storage{},
+		boards: map[raft.NodeID]*board.Board{}, nodes: map[raft.NodeID]*Node{},
+		links: map[raft.NodeID]*switchable{}, closes: map[raft.NodeID]func(){}}
 	for i := 1; i <= size; i++ {
 		c.ids = append(c.ids, raft.NodeID(i))
 	}
 	for _, id := range c.ids {
-		c.stores[id] = raft.NewMemoryStorage()
 		c.start(id)
 	}
 	t.Cleanup(c.stopAll)
@@ -41,11 +73,13 @@ func newLiveCluster(t *testing.T, size int) *liveCluster {
 func (c *liveCluster) start(id raft.NodeID) {
 	c.t.Helper()
 	c.boards[id] = board.New()
+	c.stores[id], c.closes[id] = c.env.storage(c.t, id)
+	c.links[id] = newSwitchable(c.env.transport(c.t, id))
 	n, err := Start(context.Background(), Config{
 		Raft: raft.Config{ID: id, Voters: c.ids, Rand: rand.New(rand.NewPCG(uint64(id), 7)),
 			SnapshotEntries: 500, CompactionKeepEntries: 50},
-		Storage: c.stores[id], Transport: c.net.Join(id), StateMachine: c.boards[id],
-		TickInterval: time.Millisecond, // fast elections keep the test short
+		Storage: c.stores[id], Transport: c.links[id], StateMachine: c.boards[id],
+		TickInterval: c.env.tick,
 	})
 	if err != nil {
 		c.t.Fatalf("start %d: %v", id, err)
@@ -53,10 +87,68 @@ func (c *liveCluster) start(id raft.NodeID) {
 	c.nodes[id] = n
 }
 
+// stop stops member id as a crash would, keeping its storage.
+func (c *liveCluster) stop(id raft.NodeID) {
+	c.nodes[id].Stop()
+	c.closes[id]()
+	delete(c.nodes, id)
+}
+
 func (c *liveCluster) stopAll() {
-	for _, n := range c.nodes {
-		n.Stop()
+	for id := range c.nodes {
+		c.stop(id)
 	}
+}
+
+// isolate cuts every link of id; heal restores them.
+func (c *liveCluster) isolate(id raft.NodeID) { c.links[id].off.Store(true) }
+func (c *liveCluster) heal() {
+	for _, l := range c.links {
+		l.off.Store(false)
+	}
+}
+
+// switchable is a Transport whose links a test can switch off: it then
+// loses everything in both directions, like a cut network.
+type switchable struct {
+	Transport
+	off  atomic.Bool
+	in   chan raft.Message
+	done chan struct{}
+}
+
+func newSwitchable(tr Transport) *switchable {
+	s := &switchable{Transport: tr, in: make(chan raft.Message, 1024), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case m := <-tr.Inbox():
+				if !s.off.Load() {
+					select {
+					case s.in <- m:
+					case <-s.done:
+						return
+					}
+				}
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *switchable) Send(m raft.Message) {
+	if !s.off.Load() {
+		s.Transport.Send(m)
+	}
+}
+
+func (s *switchable) Inbox() <-chan raft.Message { return s.in }
+
+func (s *switchable) Close() error {
+	close(s.done)
+	return s.Transport.Close()
 }
 
 // leader polls until one member leads, and returns it.
@@ -154,8 +246,7 @@ func TestLiveClusterSurvivesLeaderRestart(t *testing.T) {
 		c.write(fmt.Sprint("a", i), "1")
 	}
 	lead := c.leader()
-	c.nodes[lead].Stop()
-	delete(c.nodes, lead)
+	c.stop(lead)
 	for i := range 100 {
 		c.write(fmt.Sprint("b", i), "2")
 	}
@@ -166,11 +257,11 @@ func TestLiveClusterSurvivesLeaderRestart(t *testing.T) {
 func TestLiveClusterHealsPartition(t *testing.T) {
 	c := newLiveCluster(t, 3)
 	lead := c.leader()
-	c.net.Isolate(lead)
+	c.isolate(lead)
 	for i := range 50 {
 		c.write(fmt.Sprint("p", i), "x")
 	}
-	c.net.Heal()
+	c.heal()
 	c.converge(50)
 }
 
@@ -190,7 +281,7 @@ func TestProposeWithoutQuorumTimesOut(t *testing.T) {
 	c := newLiveCluster(t, 3)
 	lead := c.leader()
 	for _, id := range c.ids {
-		c.net.Isolate(id)
+		c.isolate(id)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
