@@ -2,31 +2,58 @@
 //
 // A Simulation runs N members, each a raft.Node driven by a simulated host,
 // in virtual time. One seeded random source (math/rand/v2 PCG) decides
-// everything: the cores' election timeouts, message latencies, drops,
-// duplicates, partitions, crashes, disk latency and the client workload. The
-// same Config therefore replays the same run event for event, which the
-// trace hash in Result makes checkable.
+// everything: the cores' election timeouts (each core's Config.Rand is
+// drawn from it), message latencies, drops, duplicates, partitions,
+// crashes, disk latency, the client workload and the per-seed core tuning
+// (message sizes, inflight windows, snapshot policy). The same Config
+// therefore replays the same run event for event, which the trace hash in
+// Result makes checkable.
+//
+// # Hosts
 //
 // The host of each member behaves as the Ready contract asks: it persists a
-// Ready's entries and hard state (taking simulated disk time, during which
-// a crash loses the write), then sends the messages, applies the committed
-// entries to a key-value state machine and calls Advance. A crash throws
-// away the core and the state machine; a restart builds a new core with
-// raft.NewNode from the MemoryStorage, which holds only what was persisted.
+// Ready's snapshot, entries and hard state (a synced write takes simulated
+// disk time, during which a crash loses it, or with torn writes keeps a
+// prefix of its entries), then sends the messages, applies the committed
+// entries to a key-value state machine, serves the reads whose index it
+// reached, calls Advance, and compacts its log when the core's policy asks.
+// A crash throws away the core and the state machine; a restart builds a
+// new core with raft.NewNode from the MemoryStorage, which holds only what
+// was persisted, and reloads the state machine from its snapshot.
+//
+// # Faults
+//
+// The nemesis (or an explicit Config.Schedule) splits the network into
+// sides, isolates a member, cuts links one way or only some pairs, heals;
+// crashes, restarts and reboots members (a reboot right after a member
+// granted a vote or acknowledged entries is struck on purpose); freezes and
+// thaws hosts; throttles a member's timer as browsers do to hidden tabs;
+// and asks the leader to transfer leadership. The network on its own drops,
+// duplicates and delays messages, some by several election timeouts, which
+// reorders them.
+//
+// # Clients
 //
 // Clients submit put, get and append operations through any member
-// (followers forward proposals to the leader), retry on other members when
-// an attempt fails or times out, and give up on an operation after a while,
-// leaving it with an unknown outcome. Commands carry a client id and a
-// sequence number; the state machine executes each at most once and answers
-// duplicates from a per-client session. The recorded history is checked for
-// linearizability with porcupine.
+// (followers forward proposals to the leader); half of the reads use
+// ReadIndex instead of the log. A client retries elsewhere (same command,
+// same sequence number) when a member refuses, crashes or is too slow, and
+// gives up on an operation after Config.GiveUp, leaving it with an unknown
+// outcome. Commands carry a client id and a sequence number; the state
+// machine executes each at most once and answers duplicates from a
+// per-client session. The history is checked for linearizability with
+// porcupine, unknown outcomes as operations that may take effect at any
+// time after their call.
 //
-// After every step the simulator checks the invariants of Raft (see
-// Invariant): at most one leader per term, log matching, leader
-// completeness, state machine safety, committed entries surviving on a
-// quorum of persisted logs, and one durable vote per term. After the fault
-// phase it heals every fault and checks liveness: a leader is elected, every
-// pending operation completes and every member applies the whole committed
-// log within Config.LivenessBound.
+// # Invariants
+//
+// After every Ready the simulator checks (see Invariant): at most one
+// leader per term; log matching; leader completeness; that members agree
+// on committed entries and snapshots; state machine safety; that the
+// committed prefix is persisted on a quorum, crashes notwithstanding; one
+// durable vote per term; that no message promises more than is persisted;
+// and that a restarted core took up its persisted state. After the fault
+// phase every fault heals and liveness is checked: within
+// Config.LivenessBound a leader is followed by every member, every pending
+// operation is answered and every member applied the whole committed log.
 package sim

@@ -101,24 +101,6 @@ func DecodeCommand(b []byte) (Command, error) {
 	return c, nil
 }
 
-// readContext identifies a read request (client, sequence number and
-// attempt) in the core's ReadIndex context.
-func readContext(client int, seq, token uint64) []byte {
-	b := binary.AppendUvarint(nil, uint64(client))
-	b = binary.AppendUvarint(b, seq)
-	return binary.AppendUvarint(b, token)
-}
-
-// parseReadContext undoes readContext.
-func parseReadContext(b []byte) (client int, seq uint64, ok bool) {
-	c, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, 0, false
-	}
-	seq, m := binary.Uvarint(b[n:])
-	return int(c), seq, m > 0
-}
-
 // kvStore is the replicated state machine: a map, and for each client the
 // last command executed and its answer (the session that makes retries
 // safe). It is rebuilt from the log after a restart.
