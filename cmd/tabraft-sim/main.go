@@ -93,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	start := time.Now()
 	sum := sim.RunSeeds(cfg, *first, *seeds, *workers, func(r sim.Result) {
+		if r.Linearizable == sim.LinUnknown {
+			fmt.Fprintf(stdout, "seed %d: porcupine did not decide the history of %d operations in time\n", r.Config.Seed, len(r.History))
+		}
 		if *verbose || r.Failed() {
 			status := "ok"
 			if r.Failed() {
