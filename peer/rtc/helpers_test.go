@@ -88,6 +88,23 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// waitDeadline is a channel that fires after waitTimeout.
+func waitDeadline() <-chan time.Time { return time.After(waitTimeout) }
+
+// poll reports whether cond comes to hold within d.
+func poll(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
 // waitMesh waits until every transport has an open connection to every
 // other.
 func waitMesh(t testing.TB, ts ...*Transport) {

@@ -78,7 +78,7 @@ type event struct {
 
 // counters are a link's statistics, updated atomically.
 type counters struct {
-	opens, failures                                       atomic.Uint64
+	opens, failures, queued                               atomic.Uint64
 	dropNoConn, dropFull, dropUnencodable, dropOnReset    atomic.Uint64
 	impersonations, misaddressed, decodeErrors, badResets atomic.Uint64
 	writerPauses                                          atomic.Uint64
@@ -110,9 +110,8 @@ type link struct {
 	encMu     sync.Mutex // serializes Send to this peer; guards enc
 	enc       *wire.Encoder
 	encClosed bool
-	outMu     sync.Mutex // guards out and outDC
-	out       *sendQueue
-	outDC     *webrtc.DataChannel
+	liveMu    sync.Mutex // guards live
+	live      *session   // the open connection, or nil
 
 	// For Stats.
 	stateMu sync.Mutex
@@ -304,9 +303,9 @@ func (l *link) opened(s *session) {
 	l.t.wg.Add(2)
 	go l.read(s, rx, prev)
 	go l.write(s, dc)
-	l.outMu.Lock()
-	l.out, l.outDC = s.q, dc
-	l.outMu.Unlock()
+	l.liveMu.Lock()
+	l.live = s
+	l.liveMu.Unlock()
 	l.setState(StateOpen, s.id)
 	l.log.Info("connection open", "session", s.id, "after", time.Since(s.started).Round(time.Millisecond))
 }
@@ -322,11 +321,11 @@ func (l *link) endSession() bool {
 	l.sess = nil
 	l.timer.Stop()
 	if s.q != nil {
-		l.outMu.Lock()
-		if l.out == s.q {
-			l.out, l.outDC = nil, nil
+		l.liveMu.Lock()
+		if l.live == s {
+			l.live = nil
 		}
-		l.outMu.Unlock()
+		l.liveMu.Unlock()
 		l.c.dropOnReset.Add(uint64(s.q.close()))
 	}
 	close(s.done)
@@ -354,11 +353,12 @@ func (l *link) setState(st State, session uint64) {
 	l.session = session
 }
 
-// queue returns the open connection's send queue, or nil.
-func (l *link) queue() *sendQueue {
-	l.outMu.Lock()
-	defer l.outMu.Unlock()
-	return l.out
+// liveSession returns the open connection, or nil. Only its fields set
+// before it opened (pc, q, dc) may be used outside the link's goroutine.
+func (l *link) liveSession() *session {
+	l.liveMu.Lock()
+	defer l.liveMu.Unlock()
+	return l.live
 }
 
 // send encodes m and queues it for the open connection. It reports false
@@ -366,12 +366,13 @@ func (l *link) queue() *sendQueue {
 func (l *link) send(m raft.Message) bool {
 	l.encMu.Lock()
 	defer l.encMu.Unlock()
-	q := l.queue()
+	s := l.liveSession()
 	switch {
-	case q == nil || l.encClosed:
+	case s == nil || l.encClosed:
 		l.c.dropNoConn.Add(1)
 		return false
-	case q.full():
+	case !s.q.fits(sizeHint(m)):
+		// Spare the encoding of a message that would not fit.
 		l.c.dropFull.Add(1)
 		return false
 	}
@@ -387,9 +388,24 @@ func (l *link) send(m raft.Message) bool {
 	for _, f := range frags {
 		n += len(f)
 	}
-	if !q.push(frags, n) {
+	if !s.q.push(frags, n) {
 		l.c.dropFull.Add(1)
 		return false
 	}
+	l.c.queued.Add(1)
 	return true
+}
+
+// sizeHint is about the most bytes m can take encoded (it would take less
+// compressed): its byte fields, plus a generous allowance for the varints.
+func sizeHint(m raft.Message) int {
+	n := 96 + len(m.Context)
+	for i := range m.Entries {
+		n += 24 + len(m.Entries[i].Data)
+	}
+	if c := m.Chunk; c != nil {
+		cs := &c.Meta.ConfState
+		n += 64 + len(c.Data) + 10*(len(cs.Voters)+len(cs.Learners)+len(cs.VotersOutgoing)+len(cs.LearnersNext))
+	}
+	return n + n/wire.MaxFragmentSize*16
 }

@@ -27,12 +27,12 @@ func newSendQueue(limit int) *sendQueue {
 	return &sendQueue{limit: limit, ready: make(chan struct{}, 1)}
 }
 
-// full reports whether the queue is closed or at its bound, so that Send
-// can drop a message before spending the time to encode it.
-func (q *sendQueue) full() bool {
+// fits reports whether push would take a message of n bytes now, so that
+// Send can drop a message before spending the time to encode it.
+func (q *sendQueue) fits(n int) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.closed || q.bytes >= q.limit
+	return !q.closed && (q.bytes == 0 || q.bytes+n <= q.limit)
 }
 
 // push queues a message of n bytes. It refuses it when the queue is closed,

@@ -31,6 +31,10 @@ type PeerStats struct {
 	// (or were replaced) before or after opening.
 	Opens, Failures uint64
 
+	// MessagesQueued counts the messages Send accepted for this peer (the
+	// encoder's count, Wire.MessagesSent, may include a few it then
+	// dropped).
+	MessagesQueued uint64
 	// QueuedBytes and QueuedMessages wait for the data channel;
 	// BufferedAmount waits inside it.
 	QueuedBytes, QueuedMessages int
@@ -93,18 +97,15 @@ func (l *link) stats() PeerStats {
 	l.stateMu.Lock()
 	p.State, p.Since, p.Session = l.state, l.since, l.session
 	l.stateMu.Unlock()
-	l.outMu.Lock()
-	q, dc := l.out, l.outDC
-	l.outMu.Unlock()
-	if q != nil {
-		p.QueuedBytes, p.QueuedMessages = q.len()
-	}
-	if dc != nil {
-		p.BufferedAmount = dc.BufferedAmount()
+	if s := l.liveSession(); s != nil {
+		p.QueuedBytes, p.QueuedMessages = s.q.len()
+		if dc, _ := s.channel(); dc != nil {
+			p.BufferedAmount = dc.BufferedAmount()
+		}
 	}
 	c := &l.c
 	p.Opens, p.Failures = c.opens.Load(), c.failures.Load()
-	p.WriterPauses = c.writerPauses.Load()
+	p.WriterPauses, p.MessagesQueued = c.writerPauses.Load(), c.queued.Load()
 	p.DroppedNoConnection, p.DroppedQueueFull = c.dropNoConn.Load(), c.dropFull.Load()
 	p.DroppedUnencodable, p.DroppedOnReset = c.dropUnencodable.Load(), c.dropOnReset.Load()
 	p.Impersonations, p.Misaddressed = c.impersonations.Load(), c.misaddressed.Load()
