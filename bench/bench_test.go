@@ -52,12 +52,14 @@ func TestImplsWrite(t *testing.T) {
 		t.Run(impl.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			m, err := Measure(ctx, impl, rafttest.Load{Clients: 8, Ops: 400}, 0)
+			// Past the compaction threshold, so compaction runs too.
+			const writes = snapshotEntries + compactionKeepEntries + 500
+			m, err := Measure(ctx, impl, rafttest.Load{Clients: 64, Ops: writes}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Ops != 400 {
-				t.Fatalf("completed %d writes, want 400", m.Ops)
+			if m.Ops != writes {
+				t.Fatalf("completed %d writes, want %d", m.Ops, writes)
 			}
 		})
 	}
@@ -103,7 +105,7 @@ func TestLockstep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, n := range []int{1, 5, 300} {
+			for _, n := range []int{1, 5, 300, 2*snapshotEntries + 1} {
 				done, err := DriveLockstep(l, 128, n, time.Time{})
 				if err != nil {
 					t.Fatal(err)

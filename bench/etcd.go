@@ -64,6 +64,49 @@ func etcdPersist(store *raft.MemoryStorage, rd *raft.Ready) error {
 	return nil
 }
 
+// The compaction policy of tabraft's defaults: a snapshot every 10,000
+// applied entries, keeping 1,000 entries behind it for followers.
+const (
+	snapshotEntries       = 10000
+	compactionKeepEntries = 1000
+)
+
+// etcdCompactor applies the compaction policy to one etcd member, as the
+// host must (etcd's core leaves it to the application).
+type etcdCompactor struct {
+	applied, snapIndex uint64
+	confState          raftpb.ConfState
+}
+
+// observe records what a handled Ready applied or installed.
+func (c *etcdCompactor) observe(rd *raft.Ready) {
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		c.applied, c.snapIndex = rd.Snapshot.Metadata.Index, rd.Snapshot.Metadata.Index
+		c.confState = rd.Snapshot.Metadata.ConfState
+	}
+	if n := len(rd.CommittedEntries); n > 0 {
+		c.applied = rd.CommittedEntries[n-1].Index
+	}
+}
+
+// maybeCompact snapshots (an empty image: the benchmark's state machine
+// only counts) and compacts store when the policy asks for it.
+func (c *etcdCompactor) maybeCompact(store *raft.MemoryStorage) error {
+	if c.applied < c.snapIndex+snapshotEntries {
+		return nil
+	}
+	if _, err := store.CreateSnapshot(c.applied, &c.confState, nil); err != nil {
+		return fmt.Errorf("create snapshot: %w", err)
+	}
+	if c.applied > compactionKeepEntries {
+		if err := store.Compact(c.applied - compactionKeepEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("compact: %w", err)
+		}
+	}
+	c.snapIndex = c.applied
+	return nil
+}
+
 type etcdProposal struct {
 	id   uint64
 	data []byte
@@ -80,6 +123,7 @@ type etcdMember struct {
 	soft  atomic.Pointer[raft.SoftState]
 
 	// Owned by the member goroutine.
+	compactor   etcdCompactor
 	pending     map[uint64]chan error
 	batch       []raftpb.Entry
 	batchProps  []etcdProposal
@@ -129,6 +173,7 @@ func startEtcd(ctx context.Context) (Cluster, error) {
 			ctrl:    make(chan func(*raft.RawNode)),
 			pending: make(map[uint64]chan error),
 		}
+		m.compactor = etcdCompactor{applied: 1, snapIndex: 1, confState: raftpb.ConfState{Voters: voters}}
 		m.soft.Store(&raft.SoftState{RaftState: raft.StateFollower})
 		c.members = append(c.members, m)
 	}
@@ -258,6 +303,10 @@ func (c *etcdCluster) run(m *etcdMember) {
 				return
 			}
 		}
+		if err := m.compactor.maybeCompact(m.store); err != nil {
+			c.fail(fmt.Errorf("etcd: member %d: %w", m.id, err))
+			return
+		}
 	}
 }
 
@@ -342,6 +391,7 @@ func (c *etcdCluster) handleReady(m *etcdMember) error {
 		c.mu.Unlock()
 	}
 	m.node.Advance(rd)
+	m.compactor.observe(&rd)
 	for _, id := range m.unreachable {
 		m.node.ReportUnreachable(id)
 	}

@@ -152,6 +152,15 @@ func (l *tabraftLockstep) Pump() (int, error) {
 				}
 				n.Advance()
 			}
+			if n.ShouldCompact() {
+				snap, err := n.Compact(nil)
+				if err != nil {
+					return applied, fmt.Errorf("tabraft: member %d: compact: %w", i+1, err)
+				}
+				if err := l.stores[i].Compact(snap); err != nil {
+					return applied, fmt.Errorf("tabraft: member %d: compact storage: %w", i+1, err)
+				}
+			}
 		}
 		if len(l.queue) == 0 {
 			return applied, nil
@@ -166,10 +175,11 @@ func (l *tabraftLockstep) Pump() (int, error) {
 }
 
 type etcdLockstep struct {
-	nodes  []*etcdraft.RawNode
-	stores []*etcdraft.MemoryStorage
-	lead   int
-	queue  []raftpb.Message
+	nodes      []*etcdraft.RawNode
+	stores     []*etcdraft.MemoryStorage
+	compactors []etcdCompactor
+	lead       int
+	queue      []raftpb.Message
 }
 
 func newEtcdLockstep() (Lockstep, error) {
@@ -188,6 +198,7 @@ func newEtcdLockstep() (Lockstep, error) {
 			return nil, fmt.Errorf("etcd: member %d: %w", id, err)
 		}
 		l.nodes, l.stores = append(l.nodes, rn), append(l.stores, store)
+		l.compactors = append(l.compactors, etcdCompactor{applied: 1, snapIndex: 1, confState: raftpb.ConfState{Voters: voters}})
 	}
 	if err := l.nodes[0].Campaign(); err != nil {
 		return nil, fmt.Errorf("etcd: campaign: %w", err)
@@ -231,6 +242,10 @@ func (l *etcdLockstep) Pump() (int, error) {
 					}
 				}
 				n.Advance(rd)
+				l.compactors[i].observe(&rd)
+			}
+			if err := l.compactors[i].maybeCompact(l.stores[i]); err != nil {
+				return applied, fmt.Errorf("etcd: member %d: %w", i+1, err)
 			}
 		}
 		if len(l.queue) == 0 {

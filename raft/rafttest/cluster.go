@@ -36,22 +36,20 @@ type Options struct {
 	// message that finds it full is dropped and reported unreachable, as a
 	// real transport would. Default 4096.
 	InboxSize int
-	// Config, if set, adjusts each member's raft.Config before NewNode.
+	// Config, if set, adjusts each member's raft.Config before NewNode
+	// (the compaction policy among the rest).
 	Config func(*raft.Config)
-	// Storage, if set, makes each member's storage; default
-	// raft.NewMemoryStorage.
-	Storage func(id raft.NodeID) Storage
 	// OnApply, if set, is called by each member's goroutine for every
 	// committed entry it applies, in log order.
 	OnApply func(member raft.NodeID, e raft.Entry)
-}
-
-// Storage is what a member restarts from and persists each Ready to;
-// *raft.MemoryStorage is one.
-type Storage interface {
-	raft.Storage
-	// Save persists the snapshot, entries and hard state of rd.
-	Save(rd *raft.Ready) error
+	// Snapshot, if set, returns a member's state machine image for a
+	// compaction (called from its goroutine); by default images are empty.
+	// Members compact whenever the core's policy asks (Node.ShouldCompact).
+	Snapshot func(member raft.NodeID) []byte
+	// OnSnapshot, if set, is called when a member installs a snapshot it
+	// received: its state machine must be replaced by the image (entries
+	// it covers are not passed to OnApply).
+	OnSnapshot func(member raft.NodeID, s raft.Snapshot)
 }
 
 var (
@@ -91,7 +89,7 @@ type proposal struct {
 type member struct {
 	id    raft.NodeID
 	node  *raft.Node
-	store Storage
+	store *raft.MemoryStorage
 	inbox chan raft.Message
 	props chan proposal
 	ctrl  chan func(*raft.Node)
@@ -129,10 +127,7 @@ func New(opts Options) (*Cluster, error) {
 		voters[i] = raft.NodeID(i + 1)
 	}
 	for _, id := range voters {
-		var store Storage = raft.NewMemoryStorage()
-		if opts.Storage != nil {
-			store = opts.Storage(id)
-		}
+		store := raft.NewMemoryStorage()
 		cfg := &raft.Config{ID: id, Voters: voters, Storage: store}
 		if opts.Config != nil {
 			opts.Config(cfg)
@@ -327,7 +322,31 @@ func (c *Cluster) run(m *member) {
 				return
 			}
 		}
+		if err := c.maybeCompact(m); err != nil {
+			c.fail(fmt.Errorf("rafttest: member %d: %w", m.id, err))
+			return
+		}
 	}
+}
+
+// maybeCompact takes a snapshot and compacts the log when the core's
+// policy asks for it, as a long-running host must.
+func (c *Cluster) maybeCompact(m *member) error {
+	if !m.node.ShouldCompact() {
+		return nil
+	}
+	var data []byte
+	if c.opts.Snapshot != nil {
+		data = c.opts.Snapshot(m.id)
+	}
+	snap, err := m.node.Compact(data)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := m.store.Compact(snap); err != nil {
+		return fmt.Errorf("compact storage: %w", err)
+	}
+	return nil
 }
 
 // step hands a received message to the core. A refused message is what a
@@ -385,6 +404,9 @@ func (c *Cluster) handleReady(m *member) error {
 	}
 	for _, msg := range rd.Messages {
 		c.send(m, msg)
+	}
+	if !rd.Snapshot.IsEmpty() && c.opts.OnSnapshot != nil {
+		c.opts.OnSnapshot(m.id, rd.Snapshot)
 	}
 	for _, e := range rd.CommittedEntries {
 		if c.opts.OnApply != nil {

@@ -101,6 +101,38 @@ func TestClusterReplicatesInOrder(t *testing.T) {
 	}
 }
 
+func TestClusterCompactsOnPolicy(t *testing.T) {
+	const writes = 300
+	var mu sync.Mutex
+	snapshots := map[raft.NodeID]int{}
+	c, lead := startCluster(t, Options{
+		Config: func(cfg *raft.Config) { cfg.SnapshotEntries, cfg.CompactionKeepEntries = 50, 10 },
+		Snapshot: func(m raft.NodeID) []byte {
+			mu.Lock()
+			defer mu.Unlock()
+			snapshots[m]++
+			return []byte("image")
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := Run(ctx, Load{Clients: 4, Ops: writes}, func(ctx context.Context, _ int) error {
+		return c.Propose(ctx, lead, make([]byte, RequestIDSize))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var st raft.Status
+	if err := c.Do(ctx, lead, func(n *raft.Node) { st = n.Status() }); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if snapshots[lead] < writes/50-1 {
+		t.Fatalf("leader took %d snapshots of %d writes with a policy of 50, want at least %d (status %+v)",
+			snapshots[lead], writes, writes/50-1, st)
+	}
+}
+
 func TestProposeThroughFollower(t *testing.T) {
 	c, lead := startCluster(t, Options{})
 	follower := lead%3 + 1
