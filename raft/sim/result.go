@@ -79,7 +79,10 @@ type Result struct {
 	TraceHash    uint64
 	History      []porcupine.Operation
 	Linearizable LinResult
-	Violations   []Violation
+	// CheckTime is the wall time porcupine took (the one figure of a
+	// Result that is not deterministic).
+	CheckTime  time.Duration
+	Violations []Violation
 }
 
 // Failed reports whether any invariant was violated.

@@ -19,8 +19,11 @@ type Summary struct {
 	VirtualTime               time.Duration
 	Windows, AvailableWindows int
 	MaxRecovery, SumRecovery  time.Duration
-	// LinUnknown counts histories porcupine could not decide in time.
-	LinUnknown int
+	// LinUnknown counts histories porcupine could not decide in time;
+	// SlowestCheck is the longest porcupine took on one (for SlowestSeed).
+	LinUnknown   int
+	SlowestCheck time.Duration
+	SlowestSeed  uint64
 	// Violations counts broken invariants over all seeds; Failed holds the
 	// failing runs in seed order.
 	Violations int
@@ -52,6 +55,9 @@ func (s *Summary) Add(r Result) {
 	if r.Linearizable == LinUnknown {
 		s.LinUnknown++
 	}
+	if r.CheckTime > s.SlowestCheck {
+		s.SlowestCheck, s.SlowestSeed = r.CheckTime, r.Config.Seed
+	}
 	if r.Failed() {
 		s.Violations += len(r.Violations)
 		s.Failed = append(s.Failed, r)
@@ -62,8 +68,9 @@ func (s *Summary) Add(r Result) {
 func (s *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seeds:       %d (%s of virtual time)\n", s.Seeds, s.VirtualTime.Round(time.Second))
-	fmt.Fprintf(&b, "operations:  %d (%d answered, %d outcome unknown); histories not decided in time: %d\n",
-		s.Ops, s.OpsOK, s.OpsUnknown, s.LinUnknown)
+	fmt.Fprintf(&b, "operations:  %d (%d answered, %d outcome unknown)\n", s.Ops, s.OpsOK, s.OpsUnknown)
+	fmt.Fprintf(&b, "porcupine:   slowest check %s (seed %d); histories not decided in time: %d\n",
+		s.SlowestCheck.Round(time.Millisecond), s.SlowestSeed, s.LinUnknown)
 	fmt.Fprintf(&b, "elections:   %d\n", s.Elections)
 	fmt.Fprintf(&b, "faults:      %d (%s)\n", s.Faults, faultBreakdown(&s.FaultCounts))
 	fmt.Fprintf(&b, "messages:    %d (%d lost)\n", s.Messages, s.Dropped)

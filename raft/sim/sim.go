@@ -319,7 +319,9 @@ func (s *Simulation) result() Result {
 	r := Result{Config: s.cfg, Stats: s.stats, VirtualTime: s.now, TraceHash: s.trace.h}
 	r.Stats.Commit = s.maxCommit
 	r.History = s.hist.operations(s.now + 1)
+	start := time.Now()
 	r.Linearizable = checkLinearizable(r.History)
+	r.CheckTime = time.Since(start)
 	if r.Linearizable == LinIllegal {
 		s.check.fail(Linearizability, "the history of %d operations is not linearizable", len(r.History))
 	}
