@@ -72,7 +72,7 @@ func (l *link) onHello(session uint64) {
 // answer takes an offer: it replaces any current session.
 func (l *link) answer(env envelope) {
 	if l.sess != nil {
-		l.log.Info("connection replaced", "session", l.sess.id, "by", env.Session)
+		l.log.Info("connection failed", "session", l.sess.id, "err", errReplaced, "by", env.Session)
 		if l.endSession() {
 			l.t.unreachable.raise(l.id, l.id)
 		}

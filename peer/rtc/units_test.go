@@ -132,6 +132,11 @@ func TestRxQueue(t *testing.T) {
 		t.Errorf("next after a message over maxMsg: %v", err)
 	}
 	q = newRxQueue(100, 40)
+	q.pushTooBig()
+	if _, err := q.next(); !errors.Is(err, errRxTooBig) {
+		t.Errorf("next after pushTooBig: %v", err)
+	}
+	q = newRxQueue(100, 40)
 	q.push([]byte("x"))
 	q.close()
 	if _, err := q.next(); !errors.Is(err, errRxClosed) {
