@@ -18,7 +18,7 @@ import (
 // is wrapped so that a test can cut its links; storage survives restarts
 // (as a disk would).
 type liveCluster struct {
-	t      *testing.T
+	t      testing.TB
 	env    clusterEnv
 	ids    []raft.NodeID
 	stores map[raft.NodeID]Storage
@@ -31,32 +31,38 @@ type liveCluster struct {
 // clusterEnv says where members keep their logs and how they talk.
 type clusterEnv struct {
 	// transport connects member id.
-	transport func(t *testing.T, id raft.NodeID) Transport
+	transport func(t testing.TB, id raft.NodeID) Transport
 	// storage opens member id's storage (again, after a restart) and
 	// returns how to close it.
-	storage func(t *testing.T, id raft.NodeID) (Storage, func())
+	storage func(t testing.TB, id raft.NodeID) (Storage, func())
 	tick    time.Duration
 }
 
-// memEnv is in memory: a MemNetwork, and MemoryStorage kept across restarts.
-func memEnv() clusterEnv {
+// memTransports connects members through a MemNetwork.
+func memTransports() func(testing.TB, raft.NodeID) Transport {
 	net := NewMemNetwork(4096)
+	return func(_ testing.TB, id raft.NodeID) Transport { return net.Join(id) }
+}
+
+// memStorages keeps each member's MemoryStorage across its restarts.
+func memStorages() func(testing.TB, raft.NodeID) (Storage, func()) {
 	stores := map[raft.NodeID]*raft.MemoryStorage{}
-	return clusterEnv{
-		transport: func(_ *testing.T, id raft.NodeID) Transport { return net.Join(id) },
-		storage: func(_ *testing.T, id raft.NodeID) (Storage, func()) {
-			if stores[id] == nil {
-				stores[id] = raft.NewMemoryStorage()
-			}
-			return stores[id], func() {}
-		},
-		tick: time.Millisecond, // fast elections keep the tests short
+	return func(_ testing.TB, id raft.NodeID) (Storage, func()) {
+		if stores[id] == nil {
+			stores[id] = raft.NewMemoryStorage()
+		}
+		return stores[id], func() {}
 	}
+}
+
+// memEnv is all in memory, with a fast clock to keep the tests short.
+func memEnv() clusterEnv {
+	return clusterEnv{transport: memTransports(), storage: memStorages(), tick: time.Millisecond}
 }
 
 func newLiveCluster(t *testing.T, size int) *liveCluster { return newClusterIn(t, size, memEnv()) }
 
-func newClusterIn(t *testing.T, size int, env clusterEnv) *liveCluster {
+func newClusterIn(t testing.TB, size int, env clusterEnv) *liveCluster {
 	c := &liveCluster{t: t, env: env, stores: map[raft.NodeID]Storage{},
 		boards: map[raft.NodeID]*board.Board{}, nodes: map[raft.NodeID]*Node{},
 		links: map[raft.NodeID]*switchable{}, closes: map[raft.NodeID]func(){}}
