@@ -29,8 +29,8 @@
 // the number, and those of an abandoned session are ignored. The answering
 // side takes any offer, replacing its current connection. It asks for an
 // offer with a hello (a relay of kind hello, naming the last session it
-// saw) when none came within HelloDelay of its joining, right after its
-// connection fails, and then with backoff. The offering side honors a hello
+// saw) when none came within HelloDelay of its joining, right after an open
+// connection is lost, and then with backoff while it has no connection. The offering side honors a hello
 // when it has no session under way or the hello names its current session.
 // ICE is trickled: candidates are relayed as they are gathered (those
 // gathered together in one relay, after the description they belong to)

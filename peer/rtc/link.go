@@ -270,8 +270,9 @@ func (l *link) onTimer() {
 func (l *link) arm(d time.Duration) { l.timer.Reset(d) }
 
 // fail gives up the current connection, reports the peer unreachable and
-// schedules the next attempt: a new offer after a backoff delay on the
-// offering side, a hello now and again after a delay on the other.
+// schedules the next attempt after a backoff delay: a new offer on the
+// offering side, a hello on the other (and a hello at once if the
+// connection had been open).
 func (l *link) fail(err error) {
 	s := l.sess
 	if s == nil {
@@ -282,7 +283,10 @@ func (l *link) fail(err error) {
 	l.c.failures.Add(1)
 	l.t.unreachable.raise(l.id, l.id)
 	l.setState(StateWaiting, 0)
-	if !l.offerer {
+	if !l.offerer && s.open {
+		// Ask at once for a new connection in place of a lost one; after a
+		// failed attempt, wait for the timer, lest two members that cannot
+		// connect retry as fast as the signaling server relays.
 		l.hello()
 	}
 	l.arm(l.t.backoff.delay(l.attempt))
