@@ -68,12 +68,13 @@ func (countSnapshot) Release() {}
 func hashicorpConfig(id hraft.ServerID) *hraft.Config {
 	conf := hraft.DefaultConfig()
 	conf.LocalID = id
-	// In-process timings: heartbeats and elections on the same scale as
-	// the other two (whose election timeouts are 150–300 ms), a short
-	// commit timeout, and the largest batches the library allows.
-	conf.HeartbeatTimeout = 150 * time.Millisecond
-	conf.ElectionTimeout = 150 * time.Millisecond
-	conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	// Failure detection on the scale of the others' (whose election
+	// timeouts are 150–300 ms of 10 ms ticks) but on hashicorp's wall-clock
+	// timers, which a busy machine delays: 500 ms. None of these is on the
+	// write path. A short commit timeout, and the largest batches allowed.
+	conf.HeartbeatTimeout = 500 * time.Millisecond
+	conf.ElectionTimeout = 500 * time.Millisecond
+	conf.LeaderLeaseTimeout = 500 * time.Millisecond
 	conf.CommitTimeout = 5 * time.Millisecond
 	conf.MaxAppendEntries = 1024
 	conf.BatchApplyCh = true

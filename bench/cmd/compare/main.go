@@ -74,10 +74,7 @@ func run(args []string, out, progress io.Writer) error {
 	for round := range *rounds {
 		for _, c := range clients {
 			for _, impl := range impls {
-				ctx, cancel := context.WithTimeout(context.Background(), *duration+*warmup+2*time.Minute)
-				runtime.GC()
-				m, err := bench.Measure(ctx, impl, loadFor(c, *duration), *warmup)
-				cancel()
+				m, err := measureRetrying(progress, impl, loadFor(c, *duration), *warmup)
 				if err != nil {
 					return err
 				}
@@ -119,6 +116,26 @@ func run(args []string, out, progress io.Writer) error {
 		lnames = append(lnames, impl.Name)
 	}
 	return printLockstep(out, clients, lnames, lockstep)
+}
+
+// attempts is how many times a point is tried before giving up: on a
+// shared machine a starved cluster may lose its leader mid-run.
+const attempts = 3
+
+func measureRetrying(progress io.Writer, impl bench.Impl, load rafttest.Load, warmup time.Duration) (bench.Measurement, error) {
+	var err error
+	for try := 1; try <= attempts; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), load.Duration+warmup+2*time.Minute)
+		runtime.GC()
+		var m bench.Measurement
+		m, err = bench.Measure(ctx, impl, load, warmup)
+		cancel()
+		if err == nil {
+			return m, nil
+		}
+		fmt.Fprintf(progress, "attempt %d of %s C=%d failed: %v\n", try, impl.Name, load.Clients, err)
+	}
+	return bench.Measurement{}, err
 }
 
 func loadFor(clients int, d time.Duration) rafttest.Load {
