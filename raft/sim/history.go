@@ -81,15 +81,32 @@ func KVModel() porcupine.Model {
 	}
 }
 
-// history records client operations as they are called and answered.
+// history records client operations as they are called and answered,
+// and which of them a state machine executed.
 type history struct {
-	ops []porcupine.Operation
+	ops  []porcupine.Operation
+	ran  []bool
+	byID map[logPos]int // (client, seq) → handle
 }
 
-// call records the start of an operation and returns its handle.
-func (h *history) call(client int, in KVInput, at time.Duration) int {
+// call records the start of operation seq of client and returns its handle.
+func (h *history) call(client int, seq uint64, in KVInput, at time.Duration) int {
+	if h.byID == nil {
+		h.byID = map[logPos]int{}
+	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(at), Return: -1})
+	h.ran = append(h.ran, false)
+	h.byID[logPos{uint64(client), seq}] = len(h.ops) - 1
 	return len(h.ops) - 1
+}
+
+// executed records that a state machine executed operation seq of client
+// (the first member to apply its command did; the others agree, as the
+// invariants check).
+func (h *history) executed(client int, seq uint64) {
+	if op, ok := h.byID[logPos{uint64(client), seq}]; ok {
+		h.ran[op] = true
+	}
 }
 
 // answer records the operation's outcome.
@@ -103,15 +120,17 @@ func (h *history) abandon(op int) {
 	h.ops[op].Output = KVOutput{Unknown: true}
 }
 
-// operations returns the history porcupine checks, closed at end: an
+// operations returns the history porcupine checks, closed at end. An
 // operation without an answer may have taken effect at any time after its
-// call, so it returns at the end of time (reads without an answer change
-// nothing and are left out).
+// call, so it returns at the end of time — if it took effect at all: reads
+// without an answer change nothing, and neither do writes no state machine
+// ever executed, so both are left out. (Each such write left in multiplies
+// the orders porcupine must try; a long partition abandons many.)
 func (h *history) operations(end time.Duration) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(h.ops))
-	for _, op := range h.ops {
+	for i, op := range h.ops {
 		if op.Return < 0 {
-			if k := op.Input.(KVInput).Op; k == OpGet || k == OpRead {
+			if k := op.Input.(KVInput).Op; k == OpGet || k == OpRead || !h.ran[i] {
 				continue
 			}
 			op.Output = KVOutput{Unknown: true}

@@ -188,15 +188,16 @@ func (r *reader) string() string {
 }
 
 // apply executes c unless the client's session shows it ran already. It
-// returns the answer and whether there is one: a command older than the
-// client's last has been superseded and gets none.
-func (s *kvStore) apply(c Command) (result string, ok bool) {
+// returns the answer and whether there is one (a command older than the
+// client's last has been superseded and gets none), and whether c was
+// executed now rather than answered from the session.
+func (s *kvStore) apply(c Command) (result string, ok, fresh bool) {
 	last, seen := s.sessions[c.Client]
 	switch {
 	case seen && c.Seq == last.seq:
-		return last.result, true
+		return last.result, true, false
 	case seen && c.Seq < last.seq:
-		return "", false
+		return "", false, false
 	}
 	switch c.Op {
 	case OpGet:
@@ -207,5 +208,5 @@ func (s *kvStore) apply(c Command) (result string, ok bool) {
 		s.data[c.Key] += c.Value
 	}
 	s.sessions[c.Client] = session{seq: c.Seq, result: result}
-	return result, true
+	return result, true, true
 }

@@ -22,10 +22,17 @@ func TestCommandRoundTrip(t *testing.T) {
 
 func TestKVSessionsExecuteOnce(t *testing.T) {
 	s := newKVStore()
-	apply := func(c Command) (string, bool) { return s.apply(c) }
-	apply(Command{Client: 1, Seq: 1, Op: OpAppend, Key: "x", Value: "a"})
+	apply := func(c Command) (string, bool) {
+		r, ok, _ := s.apply(c)
+		return r, ok
+	}
+	if _, _, fresh := s.apply(Command{Client: 1, Seq: 1, Op: OpAppend, Key: "x", Value: "a"}); !fresh {
+		t.Fatal("a new command was not executed")
+	}
 	// The retried command runs once and answers like the first time.
-	apply(Command{Client: 1, Seq: 1, Op: OpAppend, Key: "x", Value: "a"})
+	if _, _, fresh := s.apply(Command{Client: 1, Seq: 1, Op: OpAppend, Key: "x", Value: "a"}); fresh {
+		t.Fatal("a retried command was executed again")
+	}
 	if got, ok := apply(Command{Client: 2, Seq: 1, Op: OpGet, Key: "x"}); !ok || got != "a" {
 		t.Fatalf("get x = %q, %v; want \"a\" (the append ran twice?)", got, ok)
 	}
@@ -39,5 +46,27 @@ func TestKVSessionsExecuteOnce(t *testing.T) {
 	}
 	if got, _ := apply(Command{Client: 2, Seq: 2, Op: OpGet, Key: "x"}); got != "ab" {
 		t.Fatalf("x = %q, want \"ab\"", got)
+	}
+}
+
+func TestKVSnapshotRoundTrip(t *testing.T) {
+	s := newKVStore()
+	s.apply(Command{Client: 1, Seq: 4, Op: OpPut, Key: "x", Value: "1"})
+	s.apply(Command{Client: 2, Seq: 9, Op: OpAppend, Key: "y", Value: "[a]"})
+	s.apply(Command{Client: 3, Seq: 1, Op: OpGet, Key: "y"})
+	img := s.encode()
+	got, err := decodeKV(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.encode()) != string(img) || got.data["y"] != "[a]" || got.sessions[3].result != "[a]" {
+		t.Fatalf("restored %+v from %+v", got, s)
+	}
+	// The session survives: a retry of client 2's last append is not re-run.
+	if _, _, fresh := got.apply(Command{Client: 2, Seq: 9, Op: OpAppend, Key: "y", Value: "[a]"}); fresh {
+		t.Fatal("a restored session forgot client 2's last command")
+	}
+	if _, err := decodeKV(img[:len(img)-1]); err == nil {
+		t.Fatal("a truncated image decoded")
 	}
 }

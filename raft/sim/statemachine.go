@@ -20,7 +20,11 @@ func (s *Simulation) apply(m *member, e *raft.Entry) {
 		s.check.fail(StateMachineSafety, "n%d applies undecodable data at index %d: %v", m.id, e.Index, err)
 		return
 	}
-	if result, ok := m.kv.apply(cmd); ok {
+	result, ok, fresh := m.kv.apply(cmd)
+	if fresh {
+		s.hist.executed(cmd.Client, cmd.Seq)
+	}
+	if ok {
 		s.applied(cmd, result, m.idx, cmd.Seq)
 	}
 }
