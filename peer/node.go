@@ -380,6 +380,9 @@ func (n *Node) proposeBatch(batch [][]byte, ps []*pending) {
 func (n *Node) handleReady() error {
 	for n.core.HasReady() {
 		rd := n.core.Ready()
+		if ss := rd.SoftState; ss != nil {
+			n.log.Info("role changed", "role", ss.Role.String(), "leader", FormatID(ss.Lead), "term", n.core.Status().Term)
+		}
 		if err := n.cfg.Storage.Save(&rd); err != nil {
 			return fmt.Errorf("peer: persisting: %w", err)
 		}
