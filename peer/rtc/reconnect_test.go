@@ -76,3 +76,24 @@ func TestConnectionLoss(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalingLost drops one member's signaling connection: it ends its
+// links (the other sees it leave), dials again, rejoins, and the pair
+// reconnects.
+func TestSignalingLost(t *testing.T) {
+	url := startSignaling(t)
+	room := roomName(t)
+	a := start(t, testConfig(url, room, 1))
+	b := start(t, testConfig(url, room, 2))
+	waitMesh(t, a, b)
+
+	b.mu.Lock()
+	c := b.sig
+	b.mu.Unlock()
+	c.CloseNow()
+	waitUnreachable(t, a, 2)
+	waitUnreachable(t, b, 1)
+	waitFor(t, "b to rejoin", func() bool { s := b.Stats(); return s.Joins == 2 && s.Signaling })
+	waitMesh(t, a, b)
+	exchange(t, 100, a, b)
+}
