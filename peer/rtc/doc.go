@@ -42,10 +42,15 @@
 // The data channel is ordered and reliable. Natively it is detached (pion's
 // SettingEngine.DetachDataChannels) and read by one goroutine. Under GOOS=js
 // pion's OnMessage, and its detached channel built on it, run each message
-// on a new goroutine and lose their order; so the transport installs its own
-// onmessage handler, which copies each message out of JavaScript without
-// blocking and queues it in event order for the one reading goroutine (a
-// bounded queue: MaxReceiveBytes). That goroutine feeds the connection's
+// on a new goroutine, and nothing in the API keeps their order. (In
+// Chromium, with ArrayBuffer data, Go's wasm scheduler happens to run each
+// such goroutine up to its first block before the next event, and the
+// browser test could not make them reorder; but a Blob, Firefox's default
+// binaryType, is read asynchronously and would be.) So the transport sets
+// binaryType to "arraybuffer" and installs its own onmessage handler, which
+// copies each message out of JavaScript without blocking and queues it in
+// event order for the one reading goroutine (a bounded queue:
+// MaxReceiveBytes). That goroutine feeds the connection's
 // wire.Decoder and delivers to the Inbox. Across connections: queued
 // messages of a lost connection are dropped, never sent on the next one,
 // and the reader of a new connection starts only after the previous one has
@@ -76,6 +81,17 @@
 // unreachable, the connection torn down, and the next attempt made after an
 // exponential backoff with jitter (BackoffBase to BackoffMax, reset by an
 // open connection), as long as the member is in the room.
+//
+// # Measured
+//
+// Two native transports on loopback, on a shared and busy 2-core AMD EPYC
+// (BenchmarkThroughput, BenchmarkRoundTrip): about 90,000 to 240,000 small
+// MsgApp messages per second (100-byte entries), 25 to 65 MB/s of
+// incompressible 16 KiB to 64 KiB entries, and 65 to 75 µs for a heartbeat
+// and its response. pion's SCTP sets the ceiling; the figures vary with the
+// machine's load. In headless Chromium (TestBrowser, TABRAFT_BROWSER_TEST=1)
+// two members of one tab and a native member exchange 1,000 messages per
+// pair, ten of them with 100 KiB entries, in about 2.5 s.
 //
 // # Platforms
 //

@@ -107,7 +107,9 @@ func (t *Transport) ID() raft.NodeID { return t.cfg.ID }
 
 // Send queues m for m.To and returns at once. It drops m, and reports m.To
 // on Unreachable, when m.To has no open connection or its queue is full.
-// m is encoded before Send returns: the caller may reuse its memory.
+// m is encoded before Send returns: the caller may reuse its memory. Send
+// is safe for concurrent use; messages to one member go out in the order
+// their Sends returned.
 func (t *Transport) Send(m raft.Message) {
 	l := t.linkOf(m.To)
 	if l == nil {
