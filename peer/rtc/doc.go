@@ -86,12 +86,12 @@
 //
 // Two native transports on loopback, on a shared and busy 2-core AMD EPYC
 // (BenchmarkThroughput, BenchmarkRoundTrip): about 90,000 to 240,000 small
-// MsgApp messages per second (100-byte entries), 25 to 65 MB/s of
+// MsgApp messages per second (100-byte entries), 20 to 65 MB/s of
 // incompressible 16 KiB to 64 KiB entries, and 65 to 75 µs for a heartbeat
 // and its response. pion's SCTP sets the ceiling; the figures vary with the
 // machine's load. In headless Chromium (TestBrowser, TABRAFT_BROWSER_TEST=1)
 // two members of one tab and a native member exchange 1,000 messages per
-// pair, ten of them with 100 KiB entries, in about 2.5 s.
+// pair, ten of them with 100 KiB entries, in 2.5 to 3.5 s.
 //
 // # Platforms
 //
