@@ -9,6 +9,7 @@ import (
 
 	"github.com/tabraft/tabraft/peer/board"
 	"github.com/tabraft/tabraft/peer/rtc"
+	"github.com/tabraft/tabraft/raft"
 	"github.com/tabraft/tabraft/raft/rafttest"
 )
 
@@ -62,6 +63,10 @@ func benchCluster(b *testing.B, env clusterEnv, clients int) {
 		b.Fatal(err)
 	}
 	res.Report(b)
+	// A leader change during the run would explain a long tail: report it.
+	if st, err := lead.Status(ctx); err == nil && st.Role != raft.Leader {
+		b.Logf("the leader lost its leadership during the run (now %s in term %d)", st.Role, st.Term)
+	}
 	// Compression: what the leader's links put on the wire against the
 	// encoded size with payloads raw.
 	if tr, ok := c.links[lead.ID()].Transport.(*rtc.Transport); ok {

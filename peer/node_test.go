@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,7 @@ func (c *liveCluster) start(id raft.NodeID) {
 			SnapshotEntries: 500, CompactionKeepEntries: 50},
 		Storage: c.stores[id], Transport: c.links[id], StateMachine: c.boards[id],
 		TickInterval: c.env.tick,
+		Logger:       slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		c.t.Fatalf("start %d: %v", id, err)
