@@ -77,7 +77,7 @@ func (s *Simulation) clientStart(c *client) {
 		c.cmd.Op, c.cmd.Value = OpAppend, "["+tag+"]"
 	}
 	c.data = c.cmd.Encode()
-	c.op = s.hist.call(c.idx, c.seq, KVInput{Op: c.cmd.Op, Key: c.cmd.Key, Value: c.cmd.Value}, s.now)
+	c.op = s.hist.call(c.idx, c.seq, newInput(c.cmd.Op, c.cmd.Key, c.cmd.Value), s.now)
 	c.giveUpAt = s.now + s.cfg.GiveUp
 	c.busy = true
 	s.stats.Ops++

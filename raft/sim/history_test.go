@@ -1,7 +1,11 @@
 package sim
 
 import (
+	"math/rand/v2"
+	"strconv"
+
 	"bytes"
+	"github.com/anishathalye/porcupine"
 	"strings"
 	"testing"
 	"time"
@@ -9,9 +13,9 @@ import (
 
 func TestLinearizabilityCheck(t *testing.T) {
 	ms := time.Millisecond
-	put := KVInput{Op: OpPut, Key: "x", Value: "1"}
-	get := KVInput{Op: OpGet, Key: "x"}
-	app := KVInput{Op: OpAppend, Key: "x", Value: "2"}
+	put := newInput(OpPut, "x", "1")
+	get := newInput(OpGet, "x", "")
+	app := newInput(OpAppend, "x", "[2]")
 
 	// A read that misses a write completed before it started.
 	var h history
@@ -33,14 +37,14 @@ func TestLinearizabilityCheck(t *testing.T) {
 	h = history{}
 	h.answer(h.callN(0, put, 0), "", 10*ms)
 	h.abandon(h.ranOp(h.callN(1, app, 20*ms)))
-	h.answer(h.callN(2, get, 500*ms), "12", 510*ms)
+	h.answer(h.callN(2, get, 500*ms), "1[2]", 510*ms)
 	if got := checkLinearizable(h.operations(time.Second)); got != LinOK {
 		t.Fatalf("abandoned append seen later: %s", got)
 	}
 	// ... but not before it was called.
 	h = history{}
 	h.answer(h.callN(0, put, 0), "", 10*ms)
-	h.answer(h.callN(2, get, 12*ms), "12", 15*ms)
+	h.answer(h.callN(2, get, 12*ms), "1[2]", 15*ms)
 	h.abandon(h.ranOp(h.callN(1, app, 20*ms)))
 	if got := checkLinearizable(h.operations(time.Second)); got != LinIllegal {
 		t.Fatalf("effect before the call: %s", got)
@@ -59,7 +63,7 @@ func TestLinearizabilityCheck(t *testing.T) {
 	h = history{}
 	h.abandon(h.callN(1, app, 0))
 	h.executed(1, 1)
-	h.answer(h.callN(2, get, 500*ms), "2", 510*ms)
+	h.answer(h.callN(2, get, 500*ms), "[2]", 510*ms)
 	if got := checkLinearizable(h.operations(time.Second)); got != LinOK {
 		t.Fatalf("executed abandoned append: %s", got)
 	}
@@ -78,8 +82,8 @@ func (h *history) ranOp(op int) int {
 
 func TestVisualize(t *testing.T) {
 	var h history
-	h.answer(h.callN(0, KVInput{Op: OpPut, Key: "x", Value: "1"}, 0), "", 10)
-	h.answer(h.callN(1, KVInput{Op: OpGet, Key: "x"}, 20), "0", 30)
+	h.answer(h.callN(0, newInput(OpPut, "x", "1"), 0), "", 10)
+	h.answer(h.callN(1, newInput(OpGet, "x", ""), 20), "0", 30)
 	r := Result{History: h.operations(100)}
 	var b bytes.Buffer
 	if err := r.Visualize(&b); err != nil {
@@ -87,5 +91,72 @@ func TestVisualize(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "<html") || !strings.Contains(b.String(), `get(\"x\")`) {
 		t.Fatalf("visualization lacks the history (%d bytes)", b.Len())
+	}
+}
+
+// TestFastModelAgrees: on random small histories the digest model and the
+// string model reach the same verdict.
+func TestFastModelAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	verdicts := map[bool]int{}
+	for range 400 {
+		var h history
+		values := map[int]string{}
+		for i := range 8 {
+			call := time.Duration(rng.IntN(100))
+			ret := call + time.Duration(1+rng.IntN(30))
+			tag := strconv.Itoa(i)
+			var op int
+			switch rng.IntN(3) {
+			case 0:
+				op = h.callN(i%3, newInput(OpPut, "x", tag), call)
+			case 1:
+				op = h.callN(i%3, newInput(OpAppend, "x", "["+tag+"]"), call)
+			default:
+				op = h.callN(i%3, newInput(OpGet, "x", ""), call)
+				values[op] = ""
+			}
+			if rng.IntN(6) == 0 {
+				h.abandon(op)
+				h.ran[op] = true
+				continue
+			}
+			// Reads see a plausible-looking value built from earlier tags.
+			if _, isRead := values[op]; isRead {
+				v := ""
+				for j := range rng.IntN(3) {
+					v += "[" + strconv.Itoa(rng.IntN(i+1)+j) + "]"
+				}
+				if rng.IntN(2) == 0 {
+					v = strconv.Itoa(rng.IntN(i+1)) + v
+				}
+				h.answer(op, v, ret)
+				continue
+			}
+			h.answer(op, "", ret)
+		}
+		ops := h.operations(200)
+		fast := porcupine.CheckOperations(fastKVModel(), ops)
+		slow := porcupine.CheckOperations(KVModel(), ops)
+		if fast != slow {
+			t.Fatalf("fast model says %v, string model %v, on %+v", fast, slow, ops)
+		}
+		verdicts[fast]++
+	}
+	if verdicts[true] < 20 || verdicts[false] < 20 {
+		t.Fatalf("too one-sided to compare the models: %v", verdicts)
+	}
+}
+
+func TestValueDigest(t *testing.T) {
+	if valueDigest("3.1[0.2][1.4]") != mix(valueDigest("3.1[0.2]"), mixBytes(fnvOffset, []byte("[1.4]"))) {
+		t.Fatal("appending a tag is not one step of the digest")
+	}
+	for _, bad := range []string{"[0.2", "1.4]", "[[x]]", "a[b]c"} {
+		for _, good := range []string{"", "a", "[0.2]", "1.4", "[b]"} {
+			if valueDigest(bad) == valueDigest(good) {
+				t.Errorf("malformed %q digests like %q", bad, good)
+			}
+		}
 	}
 }

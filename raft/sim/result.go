@@ -62,7 +62,7 @@ func (l LinResult) String() string {
 const linTimeout = 30 * time.Second
 
 func checkLinearizable(ops []porcupine.Operation) LinResult {
-	switch porcupine.CheckOperationsTimeout(KVModel(), ops, linTimeout) {
+	switch porcupine.CheckOperationsTimeout(fastKVModel(), ops, linTimeout) {
 	case porcupine.Ok:
 		return LinOK
 	case porcupine.Illegal:
