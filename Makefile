@@ -3,14 +3,14 @@ GO       ?= go
 SEEDS    ?= 2000
 FUZZTIME ?= 10s
 
-.PHONY: run test vet unit race sim fuzz bench bench-compare bench-signal signal docker-signal
+.PHONY: run test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal
 
 ## run: watch a 5-member simulated cluster elect, replicate and survive faults.
 run:
 	$(GO) run ./cmd/tabraft-sim -members 5 -narrate -seed 1 -duration 20s
 
-## test: everything CI runs (vet, unit tests, race tests, simulator seeds, short fuzzing).
-test: vet unit race sim fuzz
+## test: everything CI runs (vet, unit tests, race tests, simulator seeds, short fuzzing, browser tests).
+test: vet unit race sim fuzz browser
 
 vet:
 	$(GO) vet ./...
@@ -24,6 +24,11 @@ race:
 
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
+
+# Tests in headless Chromium (installed when missing, as root).
+browser:
+	./scripts/ensure-chromium.sh
+	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 -run '^TestBrowser$$' ./peer/rtc
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStep$$' -fuzztime=$(FUZZTIME) ./raft

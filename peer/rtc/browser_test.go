@@ -37,18 +37,19 @@ WebAssembly.instantiateStreaming(fetch("/tabraft.wasm"), go.importObject).then(r
 // WebRTC) and one native member in this process, all exchanging numbered
 // messages, some large, and checking their order. It needs chromium and
 // the network's non-loopback interface, and takes a few seconds to build
-// the probe: it runs only when TABRAFT_BROWSER_TEST is set.
+// the probe: it runs when TABRAFT_BROWSER_TEST is set, as `make test`
+// does after installing Chromium.
 func TestBrowser(t *testing.T) {
 	if os.Getenv("TABRAFT_BROWSER_TEST") == "" {
-		t.Skip("set TABRAFT_BROWSER_TEST=1 to run the transport in headless Chromium")
+		t.Skip("set TABRAFT_BROWSER_TEST=1 to run the transport in headless Chromium (make browser)")
 	}
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skipf("no chromium: %v", err)
+		t.Fatalf("TABRAFT_BROWSER_TEST is set but there is no chromium: %v", err)
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skipf("no go command: %v", err)
+		t.Fatalf("no go command: %v", err)
 	}
 	goroot, err := exec.Command(gobin, "env", "GOROOT").Output()
 	if err != nil {
