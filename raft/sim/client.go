@@ -45,6 +45,7 @@ func (s *Simulation) clientWake(c *client, why uint8, token uint64) {
 		if !s.healed && s.now >= c.giveUpAt {
 			s.hist.abandon(c.op)
 			s.stats.OpsUnknown++
+			s.nar.say(s.now, "client %d gives up on %s after %s: outcome unknown", c.idx, c.cmd, s.cfg.GiveUp)
 			s.clientNext(c)
 			return
 		}

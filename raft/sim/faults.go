@@ -206,9 +206,9 @@ func (f Fault) String() string {
 		return fmt.Sprintf("%s reboots (down for %s)", nodeName(f.Member), f.Downtime.Round(time.Millisecond))
 	case FaultTransfer:
 		if f.Member == raft.None {
-			return "the leader hands leadership to the most up-to-date member"
+			return "hands leadership to the most up-to-date member"
 		}
-		return "the leader hands leadership to " + nodeName(f.Member)
+		return "hands leadership to " + nodeName(f.Member)
 	case FaultThrottle:
 		if f.Interval == 0 {
 			return nodeName(f.Member) + "'s timer runs at full speed again"

@@ -239,6 +239,7 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 		s.check.snapshotPersisted(m.idx, &rd.Snapshot)
 		s.restoreState(m, &rd.Snapshot)
 		s.stats.SnapshotsInstalled++
+		s.nar.say(s.now, "%s catches up from a snapshot of the log through %d", nodeName(m.id), rd.Snapshot.Meta.Index)
 	}
 	s.check.persisted(m.idx, rd.Entries)
 	s.sendAll(m, rd)

@@ -234,7 +234,11 @@ func (s *Simulation) applyFault(f Fault) {
 	}
 	s.stats.Faults++
 	s.stats.FaultCounts[f.Kind]++
-	s.nar.fault(s.now, f, m != nil && m.up && s.leader() == m.idx)
+	if f.Kind == FaultTransfer {
+		s.nar.say(s.now, "%s, the leader, %s", nodeName(id(s.leader())), f)
+	} else {
+		s.nar.fault(s.now, f, m != nil && m.up && s.leader() == m.idx)
+	}
 	s.trace.mix(uint64(f.Kind), uint64(f.Member))
 	switch f.Kind {
 	case FaultSplit, FaultIsolate, FaultOneWay, FaultPartial, FaultHeal:
