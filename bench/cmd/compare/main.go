@@ -7,7 +7,10 @@
 //
 // Points are interleaved across implementations and rounds so that a
 // change in the machine's load hits them alike; each figure is the median
-// over rounds ("worst" is the worst latency seen in any round).
+// over rounds ("worst" is the worst latency seen in any round). "cores
+// used" is the process's CPU time over wall time: well below the number of
+// cores, the machine was busy with something else (or the implementation
+// idles), and throughput says less than CPU per write does.
 package main
 
 import (
@@ -144,12 +147,12 @@ func loadFor(clients int, d time.Duration) rafttest.Load {
 
 func printCluster(out io.Writer, clients []int, names []string, t table) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tp50\tp99\tworst\tcpu/write\t")
+	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tp50\tp99\tworst\tcpu/write\tcores used\t")
 	for _, c := range clients {
 		for _, name := range names {
 			s := summarize(t[key{name, c}])
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t%v\t%v\t%v\t\n", name, c, s.rate, s.lo, s.hi,
-				round(s.p50), round(s.p99), round(s.worst), round(s.cpu))
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t%v\t%v\t%v\t%.2f\t\n", name, c, s.rate, s.lo, s.hi,
+				round(s.p50), round(s.p99), round(s.worst), round(s.cpu), s.cores)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -179,11 +182,11 @@ func printCluster(out io.Writer, clients []int, names []string, t table) error {
 
 func printLockstep(out io.Writer, batches []int, names []string, t table) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tcpu/write\t")
+	fmt.Fprintln(tw, "impl\tC\twrites/s\t(min–max)\tcpu/write\tcores used\t")
 	for _, c := range batches {
 		for _, name := range names {
 			s := summarize(t[key{name, c}])
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t\n", name, c, s.rate, s.lo, s.hi, round(s.cpu))
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t(%.0f–%.0f)\t%v\t%.2f\t\n", name, c, s.rate, s.lo, s.hi, round(s.cpu), s.cores)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -217,6 +220,7 @@ type summary struct {
 	p50, p99     time.Duration
 	worst        time.Duration // the worst latency of any round
 	cpu          time.Duration // CPU per write
+	cores        float64       // CPU time over wall time: 2 means both cores busy
 }
 
 func summarize(ms []bench.Measurement) summary {
@@ -233,6 +237,9 @@ func summarize(ms []bench.Measurement) summary {
 		p50:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.P50) })),
 		p99:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.P99) })),
 		cpu:  time.Duration(med(func(m bench.Measurement) float64 { return float64(m.CPUPerWrite()) })),
+		cores: med(func(m bench.Measurement) float64 {
+			return m.CPU.Seconds() / max(m.Elapsed.Seconds(), 1e-9)
+		}),
 	}
 	s.lo, s.hi = ms[0].PerSecond(), ms[0].PerSecond()
 	for _, m := range ms {
