@@ -99,7 +99,7 @@ func DefaultConfig(seed uint64) Config {
 	return Config{
 		Seed:           seed,
 		Members:        5,
-		Duration:       10 * time.Second,
+		Duration:       20 * time.Second,
 		LivenessBound:  10 * time.Second,
 		Tick:           10 * time.Millisecond,
 		Snapshots:      true,

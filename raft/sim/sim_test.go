@@ -17,7 +17,7 @@ func TestSeeds(t *testing.T) {
 		count = 40
 	}
 	cfg := DefaultConfig(0)
-	cfg.Duration = 5 * time.Second // `make sim` runs the full length
+	cfg.Duration = 10 * time.Second // `make sim` runs 2,000 seeds of the full length
 	sum := RunSeeds(cfg, 1, count, runtime.GOMAXPROCS(0), nil)
 	for _, r := range sum.Failed {
 		for _, v := range r.Violations {
