@@ -134,6 +134,13 @@ func (s *Simulation) Run() (r Result) {
 		s.nar.say(0, "seed %d: %d members, %d clients on %d keys, %s; network drops %.0f%%, duplicates %.0f%%, delays %s–%s (%.0f%% up to %s); faults heal at %s",
 			s.cfg.Seed, s.cfg.Members, s.cfg.Clients, s.cfg.Keys, faults, 100*s.cfg.Net.Drop, 100*s.cfg.Net.Duplicate,
 			s.cfg.Net.MinLatency, s.cfg.Net.MaxLatency, 100*s.cfg.Net.Slow, s.cfg.Net.SlowDelay, s.cfg.Duration)
+		snaps := "no snapshots"
+		if s.cfg.Snapshots {
+			snaps = fmt.Sprintf("a snapshot every %d entries (keeping %d, sent in %d-byte chunks)",
+				s.cfg.SnapshotEntries, s.cfg.CompactionKeep, s.cfg.SnapshotChunk)
+		}
+		s.nar.say(0, "cores: at most %d bytes of entries per append, a window of %d appends in flight, %s",
+			s.cfg.MaxSizePerMsg, s.cfg.MaxInflightMsgs, snaps)
 	}
 	for _, m := range s.members {
 		s.startMember(m)
