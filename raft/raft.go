@@ -708,11 +708,11 @@ func (r *raft) appendEntries(ents []Entry) error {
 		return ErrProposalDropped
 	}
 	last := r.log.lastIndex()
-	stamped := make([]Entry, len(ents))
-	for i, e := range ents {
-		stamped[i] = Entry{Term: r.term, Index: last + 1 + uint64(i), Type: e.Type, Data: e.Data}
+	// Stamp in place: the proposal's slice is ours (log.append copies).
+	for i := range ents {
+		ents[i].Term, ents[i].Index = r.term, last+1+uint64(i)
 	}
-	r.log.append(stamped...)
+	r.log.append(ents...)
 	r.uncommittedSize += size
 	r.appendsDirty = true
 	if confAt >= 0 {

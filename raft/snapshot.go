@@ -222,7 +222,9 @@ func (r *raft) compact(data []byte) (Snapshot, error) {
 	r.bytesSinceSnapshot = 0
 	if keepFrom := l.applied - min(l.applied, r.cfg.CompactionKeepEntries); keepFrom > l.snapIndex {
 		kt, _ := l.term(keepFrom)
-		l.entries = append([]Entry(nil), l.entries[keepFrom-l.snapIndex:]...)
+		// A new array (messages in flight alias the old one) of the same
+		// capacity: the log grows back to it before the next compaction.
+		l.entries = append(make([]Entry, 0, cap(l.entries)), l.entries[keepFrom-l.snapIndex:]...)
 		l.snapIndex, l.snapTerm = keepFrom, kt
 	}
 	return s, nil

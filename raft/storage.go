@@ -137,7 +137,8 @@ func (s *MemoryStorage) Compact(snap Snapshot) error {
 	if idx > s.lastIndexLocked() {
 		return fmt.Errorf("raft: memory storage: compact at %d beyond last index %d", idx, s.lastIndexLocked())
 	}
-	s.ents = slices.Clone(s.ents[idx-s.snap.Meta.Index:])
+	// Keep the capacity: the log grows back to it before the next compaction.
+	s.ents = append(make([]Entry, 0, cap(s.ents)), s.ents[idx-s.snap.Meta.Index:]...)
 	s.snap = snap
 	return nil
 }
