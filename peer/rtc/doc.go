@@ -96,9 +96,10 @@
 // # Platforms
 //
 // Native-only pion settings live in platform_native.go (//go:build !js):
-// detached data channels, IPv4 UDP only, mDNS off, ICE timers, pion's logs
-// to slog, and with Config.Loopback loopback candidates only. Under GOOS=js
-// the browser makes those choices (platform_js.go).
+// detached data channels, IPv4 UDP only with 4 MiB socket buffers (the
+// 208 KiB default overflowed under SCTP bursts), mDNS off, ICE timers,
+// pion's logs to slog, and with Config.Loopback loopback candidates only.
+// Under GOOS=js the browser makes those choices (platform_js.go).
 //
 // # Weak points
 //
