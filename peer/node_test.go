@@ -209,10 +209,10 @@ func (c *liveCluster) converge(want int) {
 	for time.Now().Before(deadline) {
 		hashes := map[string]bool{}
 		ok := true
-		for id, n := range c.nodes {
+		for id := range c.nodes {
 			var h string
 			var cells int
-			if _, err := n.Read(context.Background(), func() any {
+			if _, err := c.read(id, func() any {
 				h, cells = c.boards[id].Hash(), len(c.boards[id].Cells())
 				return nil
 			}); err != nil {
@@ -278,10 +278,23 @@ func TestReadSeesCompletedWrites(t *testing.T) {
 	c.leader()
 	c.write("k", "v1")
 	for _, id := range c.ids {
-		v, err := c.nodes[id].Read(context.Background(), func() any { v, _ := c.boards[id].Get("k"); return v })
+		v, err := c.read(id, func() any { v, _ := c.boards[id].Get("k"); return v })
 		if err != nil || v != "v1" {
 			t.Fatalf("read on %d = %v, %v; want v1", id, v, err)
 		}
+	}
+}
+
+// read reads on member id like a client would: while no leader is known
+// (an election under way on a busy machine), it asks again.
+func (c *liveCluster) read(id raft.NodeID, query func() any) (any, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := c.nodes[id].Read(context.Background(), query)
+		if !errors.Is(err, ErrNoLeader) || time.Now().After(deadline) {
+			return v, err
+		}
+		time.Sleep(5 * time.Millisecond) // back-off between attempts, as a client would
 	}
 }
 
