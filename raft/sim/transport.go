@@ -41,8 +41,10 @@ func (s *Simulation) send(m *member, msg *raft.Message) {
 	case 2:
 		s.stats.Duplicated++
 	}
-	wire := wireCopy(*msg)
 	for _, d := range delays {
-		s.schedule(event{at: s.now + d, kind: evDeliver, who: to, msg: wire})
+		// Each copy is decoded on its own: a receiver that changes the
+		// message it got (the core stamps proposals in place) must not
+		// change the duplicate.
+		s.schedule(event{at: s.now + d, kind: evDeliver, who: to, msg: wireCopy(*msg)})
 	}
 }
