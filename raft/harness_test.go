@@ -90,6 +90,19 @@ func (c *cluster) compact(id NodeID) Snapshot {
 	return snap
 }
 
+// addLearners starts new members and has leader add them as learners, one
+// change at a time.
+func (c *cluster) addLearners(leader NodeID, ids ...NodeID) {
+	c.t.Helper()
+	for i, id := range ids {
+		if i > 0 {
+			c.tick(5) // the previous change must apply before the next
+		}
+		c.join(id)
+		c.changeConf(leader, ConfChangeSingle{AddLearner, id})
+	}
+}
+
 func (c *cluster) changeConf(id NodeID, changes ...ConfChangeSingle) {
 	c.t.Helper()
 	if err := c.nodes[id].ProposeConfChange(ConfChange{Changes: changes}); err != nil {

@@ -9,8 +9,7 @@ import (
 func TestLearnerReplicatesButNeverVotesOrCounts(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.propose(1, "a")
 	c.tick(10)
 	if got := c.appliedData(4); !slices.Equal(got, []string{"a"}) {
@@ -38,8 +37,7 @@ func TestLearnerReplicatesButNeverVotesOrCounts(t *testing.T) {
 func TestPromoteLearnerToVoter(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.tick(5)
 	c.changeConf(1, ConfChangeSingle{AddVoter, 4})
 	c.tick(5)
@@ -53,11 +51,7 @@ func TestPromoteLearnerToVoter(t *testing.T) {
 func TestJointConsensusReplacesVoters(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	c.join(4)
-	c.join(5)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
-	c.tick(5)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 5})
+	c.addLearners(1, 4, 5)
 	c.tick(5)
 	var sawJoint bool
 	c.drop = func(m Message) bool {
@@ -195,11 +189,7 @@ func TestMalformedConfChangeRejected(t *testing.T) {
 func TestNewLeaderLeavesJointConfiguration(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	c.join(4)
-	c.join(5)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
-	c.tick(5)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 5})
+	c.addLearners(1, 4, 5)
 	c.tick(5)
 	// The leader enters the joint configuration, then is cut off before
 	// the leave-joint entry can commit.

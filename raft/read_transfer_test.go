@@ -173,8 +173,7 @@ func TestTransferAbandonedAfterElectionTimeout(t *testing.T) {
 func TestTransferToLearnerRefused(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign(1)
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	if err := c.nodes[1].TransferLeadership(4); !errors.Is(err, ErrInvalidTransfer) {
 		t.Fatalf("transfer to a learner = %v, want ErrInvalidTransfer", err)
 	}

@@ -36,8 +36,7 @@ func TestSnapshotCatchesUpNewMemberInChunks(t *testing.T) {
 		}
 		return false
 	}
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.tick(10)
 	if chunks < 3 {
 		t.Fatalf("snapshot sent in %d chunks, want several", chunks)
@@ -77,8 +76,7 @@ func TestSnapshotResumesAfterLostChunk(t *testing.T) {
 		}
 		return false
 	}
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.tick(20)
 	if got, want := c.appliedData(4), c.appliedData(1); !slices.Equal(got, want) {
 		t.Fatalf("transfer did not complete after a lost chunk: %d of %d commands", len(got), len(want))
@@ -100,8 +98,7 @@ func TestHalfReceivedSnapshotNeverApplied(t *testing.T) {
 		}
 		return false
 	}
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.tick(3)
 	if st, _ := c.stores[4].Snapshot(); !st.IsEmpty() || len(c.appliedData(4)) != 0 {
 		t.Fatalf("a partial snapshot was installed or applied")
@@ -125,8 +122,7 @@ func TestCorruptSnapshotDiscarded(t *testing.T) {
 		}
 		return false
 	}
-	c.join(4)
-	c.changeConf(1, ConfChangeSingle{AddLearner, 4})
+	c.addLearners(1, 4)
 	c.tick(30)
 	if got, want := c.appliedData(4), c.appliedData(1); !slices.Equal(got, want) {
 		t.Fatalf("after a corrupt transfer: %d of %d commands (want a clean retry)", len(got), len(want))
