@@ -44,7 +44,8 @@ signal:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=3s ./raft
 	$(GO) run ./cmd/tabraft-sim -seeds 20000 -members 5
-	cd bench && $(GO) test -run='^$$' -bench=. -benchtime=3s .
+	$(GO) test -run='^$$' -bench='Cluster|Read' ./peer
+	cd bench && $(GO) run ./cmd/compare -duration 3s -rounds 3
 
 ## bench-signal: 1,000 WebSocket clients in 100 rooms relay 100,000 messages.
 bench-signal:
