@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.LivenessBound, "liveness", cfg.LivenessBound, "virtual time allowed to settle after healing")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
 	fs.IntVar(&cfg.Keys, "keys", cfg.Keys, "distinct keys")
+	fs.BoolVar(&cfg.Membership, "membership", cfg.Membership, "configuration changes during the fault phase: joins, promotions, demotions, removals, joint changes")
 	fs.BoolVar(&cfg.Faults, "faults", cfg.Faults, "partitions, crashes and pauses (false: only the network's own drops and delays)")
 	fs.DurationVar(&cfg.FaultInterval, "fault-interval", cfg.FaultInterval, "mean time between faults")
 	fs.Float64Var(&cfg.Net.Drop, "drop", cfg.Net.Drop, "probability a message is lost")

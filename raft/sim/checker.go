@@ -18,6 +18,9 @@ type commitRecord struct {
 	// leader of a later term must hold it.
 	commitTerm uint64
 	first      raft.NodeID
+	// conf is the configuration of the member that first reported the
+	// index committed, when it decided.
+	conf confMask
 }
 
 // memberView is what the checker tracks about one member.
@@ -32,6 +35,11 @@ type memberView struct {
 	// snapped is the index of the latest snapshot the member took or
 	// installed: the core may have dropped the entries up to it.
 	snapped uint64
+	// conf is the configuration in force on the member as of its last
+	// Ready (empty if not known).
+	conf confMask
+	// confIdx is the index of the entry that made conf.
+	confIdx uint64
 }
 
 // checker holds the global knowledge the invariants are checked against.
@@ -49,15 +57,40 @@ type checker struct {
 	committed []commitRecord         // committed[i-1]
 	applied   []uint64               // entry hash applied at index i-1
 	snapshots map[uint64]uint64      // index → hash of the state machine image
+	conf      confHistory
+	// progress, when set, returns member m's Status (to read a leader's
+	// progress view when it advances its commit index).
+	progress func(m int) raft.Status
+	// onConf, when set, is told of every configuration the first time it
+	// comes into force, with the one before it.
+	onConf func(prev, cur confMask)
 }
 
 func newChecker(members int, now *time.Duration) *checker {
 	return &checker{
 		now: now, quorum: members/2 + 1, members: make([]memberView, members),
 		leaders: map[uint64]int{}, chains: map[logPos]uint64{}, votes: map[logPos]raft.NodeID{},
-		snapshots: map[uint64]uint64{},
+		snapshots: map[uint64]uint64{}, conf: newConfHistory(),
 	}
 }
+
+// setConf records member m's configuration, made by the entry at index ci.
+func (c *checker) setConf(m int, cs confMask, ci uint64) {
+	v := &c.members[m]
+	v.conf, v.confIdx = cs, ci
+	if prev, isNew := c.conf.set(ci, cs); isNew && c.onConf != nil {
+		c.onConf(prev, cs)
+	}
+}
+
+// started records member m's core starting with configuration cs,
+// which includes every change committed in its log (through commit).
+func (c *checker) started(m int, cs confMask, commit uint64) {
+	c.setConf(m, cs, c.conf.at(commit))
+}
+
+// addMember makes room for one more member.
+func (c *checker) addMember() { c.members = append(c.members, memberView{}) }
 
 func (c *checker) fail(inv Invariant, format string, args ...any) {
 	c.violations = append(c.violations, Violation{At: *c.now, Invariant: inv, Detail: fmt.Sprintf(format, args...)})
@@ -101,6 +134,7 @@ func (c *checker) ready(m int, rd *raft.Ready, st *raft.Status) (newLeader bool)
 			} else if !ok {
 				c.leaders[st.Term] = m
 				newLeader = true
+				c.electionWon(m, st.Term, v.conf)
 			}
 			c.leaderHasCommitted(m)
 		}
@@ -110,8 +144,24 @@ func (c *checker) ready(m int, rd *raft.Ready, st *raft.Status) (newLeader bool)
 			v.term = hs.Term
 		}
 		if hs.Commit > v.commit {
+			if v.role == raft.Leader && v.term == hs.Term && c.progress != nil {
+				st := c.progress(m)
+				c.commitDecided(m, hs.Commit, hs.Term, v.conf, st.Progress)
+			}
 			c.commitObserved(m, hs.Commit, hs.Term)
 		}
+	}
+	if !rd.Snapshot.IsEmpty() {
+		v.confIdx = max(v.confIdx, c.conf.at(rd.Snapshot.Meta.Index))
+	}
+	for i := range rd.CommittedEntries {
+		if e := &rd.CommittedEntries[i]; e.Type == raft.EntryConfChange {
+			c.conf.noteEntry(e.Index)
+			v.confIdx = max(v.confIdx, e.Index)
+		}
+	}
+	if rd.ConfState != nil {
+		c.setConf(m, confOf(*rd.ConfState), v.confIdx)
 	}
 	return newLeader
 }
@@ -154,7 +204,7 @@ func (c *checker) commitObserved(m int, commit, term uint64) {
 		return
 	}
 	for i := known + 1; i <= commit; i++ {
-		c.committed = append(c.committed, commitRecord{term: v.mem.term(i), chain: v.mem.chain(i), commitTerm: term, first: id(m)})
+		c.committed = append(c.committed, commitRecord{term: v.mem.term(i), chain: v.mem.chain(i), commitTerm: term, first: id(m), conf: v.conf})
 	}
 	for l := range c.members {
 		if lv := &c.members[l]; lv.role == raft.Leader && lv.term > term {
@@ -171,13 +221,23 @@ func (c *checker) durable() {
 		return
 	}
 	want := c.committed[k-1].chain
+	conf := c.committed[k-1].conf
 	var on []raft.NodeID
+	var onMask uint64
 	for m := range c.members {
 		// Entry 1 is the bootstrap configuration, committed by fiat: a
 		// member that never persisted it writes the same entry again.
 		if d := &c.members[m].disk; d.covers(k) || d.chain(k) == want || (k == 1 && d.last() == 0) {
 			on = append(on, id(m))
+			onMask |= 1 << m
 		}
+	}
+	if !conf.empty() {
+		if !conf.quorum(onMask) {
+			c.fail(CommittedDurable, "the log up to committed index %d is persisted on %v only, not a quorum of %s",
+				k, on, conf)
+		}
+		return
 	}
 	if len(on) < c.quorum {
 		c.fail(CommittedDurable, "the log up to committed index %d is persisted on %d members only %v, a quorum is %d",

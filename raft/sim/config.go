@@ -75,6 +75,12 @@ type Config struct {
 	DiskLatency time.Duration
 	// TornWrites lets a crash keep part of an unfinished write.
 	TornWrites bool
+	// Membership lets the nemesis change the configuration during the
+	// fault phase: new members join as learners (from empty storage,
+	// catching up from the log or a snapshot), learners are promoted,
+	// voters demoted or removed, several voters change at once through a
+	// joint configuration. Ignored with a Schedule.
+	Membership bool
 	// Schedule, when non-nil, replaces the random nemesis: these faults are
 	// applied at their times, and nothing else (Faults is ignored).
 	Schedule []Fault
@@ -121,6 +127,7 @@ func DefaultConfig(seed uint64) Config {
 		FaultInterval: 700 * time.Millisecond,
 		DiskLatency:   3 * time.Millisecond,
 		TornWrites:    true,
+		Membership:    true,
 	}
 }
 

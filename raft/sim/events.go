@@ -27,6 +27,9 @@ const (
 	evSample
 	// evRestart: member who, down since a reboot, starts again.
 	evRestart
+	// evMembership: the nemesis changes the configuration (sub 1: a retry
+	// that does not schedule the next change).
+	evMembership
 )
 
 // event is one thing that happens at a virtual time. Events with equal

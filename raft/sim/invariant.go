@@ -32,6 +32,11 @@ const (
 	// PersistBeforeSend: no message promises more than is durable (a term
 	// above the persisted one, an acknowledgement of unpersisted entries).
 	PersistBeforeSend
+	// ConfigSafety: every decision (election won, commit advanced) was
+	// made by a quorum of the deciding member's configuration, and no two
+	// decisions in the same or neighbouring configurations were made by
+	// disjoint majorities (see confHistory).
+	ConfigSafety
 	// Linearizability: the client history is linearizable (porcupine).
 	Linearizability
 	// Liveness: after every fault heals, a leader is elected, pending
@@ -49,7 +54,7 @@ var invariantNames = [...]string{
 	ElectionSafety: "election safety", LogMatching: "log matching",
 	LeaderCompleteness: "leader completeness", CommitAgreement: "commit agreement",
 	StateMachineSafety: "state machine safety", CommittedDurable: "committed entries durable",
-	VoteSafety: "vote safety", PersistBeforeSend: "persist before send",
+	VoteSafety: "vote safety", PersistBeforeSend: "persist before send", ConfigSafety: "configuration safety",
 	Linearizability: "linearizability", Liveness: "liveness", CoreError: "core error",
 	Panic: "no panic",
 }

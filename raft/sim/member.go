@@ -39,6 +39,15 @@ type member struct {
 	reads []pendingRead
 	// unreachable collects peers whose link was found cut while sending.
 	unreachable []raft.NodeID
+	// joiner: the member was added after bootstrap; it starts with no
+	// voters and empty storage and waits for the leader to send it the log.
+	joiner bool
+	// added: a change adding the joiner was proposed.
+	added bool
+	// wasIn: the member was in a configuration that came into force.
+	wasIn bool
+	// retired: removed from the configuration and shut down for good.
+	retired bool
 }
 
 // inputKind says what an input asks of the core.
@@ -50,6 +59,7 @@ const (
 	inRead
 	inTransfer
 	inUnreachable
+	inConfChange
 )
 
 // input is something waiting in a member's inbox.
@@ -60,6 +70,7 @@ type input struct {
 	token  uint64
 	data   []byte
 	peer   raft.NodeID
+	cc     raft.ConfChange
 }
 
 // hostReady is true when the host loop can feed the core.
@@ -68,8 +79,12 @@ func (m *member) hostReady() bool { return m.up && !m.paused && !m.busy }
 // startMember creates member m's core from its storage, as at boot or
 // after a crash, and starts its tick chain.
 func (s *Simulation) startMember(m *member) {
+	voters := s.voters
+	if m.joiner {
+		voters = nil
+	}
 	cfg := &raft.Config{
-		ID: m.id, Voters: s.voters, Storage: m.store,
+		ID: m.id, Voters: voters, Storage: m.store,
 		Rand:         rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64())),
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		MaxSizePerMsg: s.cfg.MaxSizePerMsg, MaxInflightMsgs: s.cfg.MaxInflightMsgs,
@@ -92,6 +107,11 @@ func (s *Simulation) startMember(m *member) {
 		s.check.restored(m.idx, node, hs)
 	}
 	s.check.coreMatches(m.idx, node, "at start", false)
+	commit := uint64(1) // a founder's bootstrap entry
+	if hs, _, _ := m.store.InitialState(); hs.Commit > 0 || m.joiner {
+		commit = hs.Commit
+	}
+	s.check.started(m.idx, confOf(node.Members()), commit)
 	m.tickEvery = s.cfg.Tick
 	phase := durN(s.rng, s.cfg.Tick) + 1
 	s.schedule(event{at: s.now + phase, kind: evTick, who: m.idx, epoch: m.epoch})
@@ -204,6 +224,8 @@ func (s *Simulation) feed(m *member) {
 		case inRead:
 			err := m.node.ReadIndex(in.data)
 			s.proposed(in.client, in.token, m.idx, err)
+		case inConfChange:
+			s.proposeConfChange(m, in.cc)
 		case inUnreachable:
 			m.node.ReportUnreachable(in.peer)
 		case inTransfer:
@@ -223,7 +245,13 @@ func (s *Simulation) feed(m *member) {
 // it to (or that cannot take proposals right now).
 func expectedStepError(msg raft.Message, err error) bool {
 	forwarded := msg.Type == raft.MsgProp || msg.Type == raft.MsgReadIndex || msg.Type == raft.MsgTransferLeader
-	return forwarded && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped))
+	if errors.Is(err, raft.ErrUnknownSender) {
+		// A removed member, or one not yet known to a member whose
+		// configuration is behind.
+		return true
+	}
+	return forwarded && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped) ||
+		errors.Is(err, raft.ErrConfChangePending) || errors.Is(err, raft.ErrInvalidConfChange))
 }
 
 // complete finishes a Ready whose write is durable: store it, send its

@@ -64,6 +64,7 @@ func (s *Simulation) pickFault() (Fault, bool) {
 			throttled = append(throttled, m.idx)
 		}
 		switch {
+		case m.retired:
 		case !m.up:
 			down = append(down, m.idx)
 		case m.paused:

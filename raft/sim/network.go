@@ -23,6 +23,16 @@ func newNetwork(cfg NetConfig, members int) *network {
 	return &network{cfg: cfg, n: members, cut: make([]bool, members*members)}
 }
 
+// grow adds a member to the network, its links up.
+func (nw *network) grow() {
+	n := nw.n + 1
+	cut := make([]bool, n*n)
+	for a := range nw.n {
+		copy(cut[a*n:a*n+nw.n], nw.cut[a*nw.n:(a+1)*nw.n])
+	}
+	nw.n, nw.cut = n, cut
+}
+
 // up reports whether messages from→to (member indexes) get through.
 func (nw *network) up(from, to int) bool { return !nw.cut[from*nw.n+to] }
 

@@ -27,6 +27,10 @@ type Stats struct {
 	Snapshots, SnapshotsInstalled int
 	// Messages sent, Dropped (lost, cut or undeliverable), Duplicated.
 	Messages, Dropped, Duplicated int
+	// ConfChanges counts configurations that came into force (a joint
+	// change counts twice: entering and leaving), Joins the members added,
+	// ConfRetries the changes the leader refused (to be retried).
+	ConfChanges, Joins, ConfRetries int
 	// Commit is the highest commit index reached.
 	Commit uint64
 	// Windows and AvailableWindows: of the sampling windows of the fault
@@ -104,6 +108,8 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "seed %d: %s virtual, %d members, %d elections, commit index %d\n",
 		r.Config.Seed, fmtTime(r.VirtualTime), r.Config.Members, st.Elections, st.Commit)
 	fmt.Fprintf(&b, "  faults: %d (%s)\n", st.Faults, faultBreakdown(&st.FaultCounts))
+	fmt.Fprintf(&b, "  configuration changes: %d (%d members joined, %d proposals refused and retried)\n",
+		st.ConfChanges, st.Joins, st.ConfRetries)
 	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated; snapshots: %d taken, %d installed\n",
 		st.Messages, st.Dropped, st.Duplicated, st.Snapshots, st.SnapshotsInstalled)
 	fmt.Fprintf(&b, "  operations: %d (%d answered, %d outcome unknown), %d retries, %d timeouts; %s\n",

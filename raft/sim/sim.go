@@ -84,6 +84,8 @@ func New(cfg Config) (*Simulation, error) {
 		votes: map[logPos][]raft.NodeID{},
 	}
 	s.check = newChecker(cfg.Members, &s.now)
+	s.check.progress = func(m int) raft.Status { return s.members[m].node.Status() }
+	s.check.onConf = s.confChanged
 	if s.cfg.MaxSizePerMsg == 0 {
 		s.cfg.MaxSizePerMsg = []uint64{64, 256, 1 << 10, 64 << 10}[s.rng.IntN(4)]
 	}
@@ -157,6 +159,9 @@ func (s *Simulation) Run() (r Result) {
 	} else if s.cfg.Faults {
 		s.schedule(event{at: 1 + durN(s.rng, 2*s.cfg.FaultInterval), kind: evFault, aux: -1})
 	}
+	if s.cfg.Membership && s.cfg.Schedule == nil {
+		s.schedule(event{at: 1 + durN(s.rng, 2*membershipInterval), kind: evMembership})
+	}
 	s.schedule(event{at: s.cfg.Duration, kind: evHeal})
 	s.schedule(event{at: sampleEvery, kind: evSample})
 	end := s.cfg.Duration + s.cfg.LivenessBound
@@ -211,8 +216,10 @@ func (s *Simulation) dispatch(e *event) {
 		s.heal()
 	case evSample:
 		s.sample()
+	case evMembership:
+		s.membershipWake(e.sub == 1)
 	case evRestart:
-		if m := s.members[e.who]; !m.up && m.epoch == e.epoch {
+		if m := s.members[e.who]; !m.up && !m.retired && m.epoch == e.epoch {
 			s.startMember(m)
 			s.pump(m)
 		}
@@ -229,6 +236,7 @@ func (s *Simulation) heal() {
 	for _, m := range s.members {
 		m.tickEvery = s.cfg.Tick
 		switch {
+		case m.retired:
 		case !m.up:
 			s.startMember(m)
 			s.pump(m)
@@ -264,10 +272,24 @@ func (s *Simulation) sample() {
 func (s *Simulation) unsettled() string {
 	var missing []string
 	l := s.leader()
+	// Members outside the leader's configuration (removed, or never
+	// added) are not waited for.
+	var in uint64 = 1<<len(s.members) - 1
 	if l < 0 {
 		missing = append(missing, "no leader")
 	} else {
+		conf := confOf(s.members[l].node.Members())
+		latest := s.check.conf.latest()
+		in = latest.voters() | latest.learners
+		if conf != latest {
+			missing = append(missing, "the leader's configuration "+conf.String()+" is not the latest "+latest.String())
+		} else if conf.joint() {
+			missing = append(missing, "the configuration is still joint "+conf.String())
+		}
 		for i, v := range s.view {
+			if in&(1<<i) == 0 {
+				continue
+			}
 			if !s.members[i].up || v.lead != id(l) || v.term != s.view[l].term {
 				missing = append(missing, fmt.Sprintf("n%d does not follow n%d", i+1, l+1))
 			}
@@ -283,7 +305,7 @@ func (s *Simulation) unsettled() string {
 		missing = append(missing, fmt.Sprintf("%d operations pending", pending))
 	}
 	for i := range s.members {
-		if a := s.check.members[i].applied; a < s.maxCommit {
+		if a := s.check.members[i].applied; in&(1<<i) != 0 && a < s.maxCommit {
 			missing = append(missing, fmt.Sprintf("n%d applied %d of %d", i+1, a, s.maxCommit))
 		}
 	}
