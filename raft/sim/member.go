@@ -251,7 +251,8 @@ func expectedStepError(msg raft.Message, err error) bool {
 		return true
 	}
 	return forwarded && (errors.Is(err, raft.ErrNoLeader) || errors.Is(err, raft.ErrProposalDropped) ||
-		errors.Is(err, raft.ErrConfChangePending) || errors.Is(err, raft.ErrInvalidConfChange))
+		errors.Is(err, raft.ErrConfChangePending) || errors.Is(err, raft.ErrInvalidConfChange) ||
+		errors.Is(err, raft.ErrInvalidTransfer))
 }
 
 // complete finishes a Ready whose write is durable: store it, send its

@@ -224,16 +224,18 @@ func (s *Simulation) confChanged(prev, cs confMask) {
 		b := uint64(1) << i
 		n := nodeName(id(i))
 		switch {
-		case cs.in&b != 0 && prev.in&b == 0 && prev.learners&b != 0 && !cs.joint():
+		case cs.in&b != 0 && prev.in&b == 0 && prev.learners&b != 0:
 			what = append(what, n+" promoted to voter")
-		case cs.in&b != 0 && was&b == 0 && !cs.joint():
+		case cs.in&b != 0 && was&b == 0:
 			what = append(what, n+" joins as a voter")
 		case cs.learners&b != 0 && was&b == 0:
 			what = append(what, n+" joins as a learner")
-		case cs.learners&b != 0 && prev.in&b != 0 && !cs.joint() && !prev.joint():
+		case cs.learners&b != 0 && prev.in&b != 0 && cs.in&b == 0:
 			what = append(what, n+" demoted to learner")
 		case was&b != 0 && (cs.voters()|cs.learners)&b == 0:
 			what = append(what, n+" removed")
+		case cs.voters()&b != 0 && cs.in&b == 0 && prev.in&b != 0:
+			what = append(what, n+" leaves the voters")
 		}
 	}
 	switch {
