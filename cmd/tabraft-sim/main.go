@@ -102,8 +102,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if r.Failed() {
 				status = fmt.Sprintf("FAILED: %s", r.Violations[0])
 			}
-			fmt.Fprintf(stdout, "seed %d: %d ops, %d elections, %d faults, commit %d, trace %016x: %s\n",
-				r.Config.Seed, r.Stats.Ops, r.Stats.Elections, r.Stats.Faults, r.Stats.Commit, r.TraceHash, status)
+			fmt.Fprintf(stdout, "seed %d: %d ops, %d elections, %d faults, %d configuration changes, commit %d, trace %016x: %s\n",
+				r.Config.Seed, r.Stats.Ops, r.Stats.Elections, r.Stats.Faults, r.Stats.ConfChanges, r.Stats.Commit, r.TraceHash, status)
 		}
 	})
 	wall := time.Since(start)

@@ -32,6 +32,19 @@
 // duplicates and delays messages, some by several election timeouts, which
 // reorders them.
 //
+// # Membership
+//
+// With Config.Membership the nemesis also changes the configuration on the
+// leader, under the same faults: a brand-new member (empty storage, no
+// voters) starts and is added as a learner, catching up from the log or a
+// snapshot; learners are promoted, voters demoted or removed, learners
+// removed; several voters change at once through a joint configuration,
+// which the leader leaves on its own. Voters stay between min(Members, 3)
+// and 7, and the leader is never the one removed. A refused change
+// (another pending, no leader, leadership moving) is retried. Half of the
+// removed members are shut down for good, the others keep running and
+// must not disrupt the cluster.
+//
 // # Clients
 //
 // Clients submit put, get and append operations through any member
@@ -52,8 +65,14 @@
 // on committed entries and snapshots; state machine safety; that the
 // committed prefix is persisted on a quorum, crashes notwithstanding; one
 // durable vote per term; that no message promises more than is persisted;
-// and that a restarted core took up its persisted state. After the fault
-// phase every fault heals and liveness is checked: within
-// Config.LivenessBound a leader is followed by every member, every pending
-// operation is answered and every member applied the whole committed log.
+// and that a restarted core took up its persisted state; and configuration
+// safety: every election won and every commit advance on a leader was
+// decided by a quorum of the decider's configuration, and no two decisions
+// in the same or neighbouring configurations by disjoint majorities (see
+// confHistory). Checks that count a quorum use the configuration in force.
+// After the fault phase every fault heals and liveness is checked: within
+// Config.LivenessBound the leader holds the latest configuration (not a
+// joint one), is followed by every member of it, every pending operation
+// is answered and every member of it applied the whole committed log;
+// removed members are not waited for.
 package sim
