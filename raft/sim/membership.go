@@ -45,12 +45,32 @@ func (s *Simulation) membershipWake(retry bool) {
 	if cs.IsJoint() {
 		return // the leader leaves it on its own
 	}
-	cc, ok := s.pickConfChange(cs, lm.id)
+	cc, ok := s.retryCC, s.retryCC.Changes != nil && retry && s.mayRetry(s.retryCC, cs)
+	s.retryCC = raft.ConfChange{}
+	if !ok {
+		cc, ok = s.pickConfChange(cs, lm.id)
+	}
 	if !ok {
 		return
 	}
 	lm.inbox = append(lm.inbox, input{kind: inConfChange, cc: cc})
 	s.pump(lm)
+}
+
+// mayRetry reports whether cc still makes sense on cs: it adds no member
+// that has been removed meanwhile (removed members never come back).
+func (s *Simulation) mayRetry(cc raft.ConfChange, cs raft.ConfState) bool {
+	in := confOf(cs)
+	for _, c := range cc.Changes {
+		x := int(c.Node) - 1
+		if c.Type == raft.RemoveMember || x >= len(s.members) || (in.voters()|in.learners)&(1<<x) != 0 {
+			continue
+		}
+		if m := s.members[x]; m.retired || m.wasIn {
+			return false
+		}
+	}
+	return true
 }
 
 // retireRemoved shuts down, for good, some of the members that conf (the
@@ -181,9 +201,14 @@ func (s *Simulation) proposeConfChange(m *member, cc raft.ConfChange) {
 			}
 		}
 		s.nar.say(s.now, "%s, the leader, proposes %s", nodeName(m.id), fmtConfChange(cc))
+	case errors.Is(err, raft.ErrInvalidConfChange):
+		// The configuration changed since the change was picked.
 	case errors.Is(err, raft.ErrConfChangePending), errors.Is(err, raft.ErrProposalDropped),
-		errors.Is(err, raft.ErrNoLeader), errors.Is(err, raft.ErrInvalidConfChange):
+		errors.Is(err, raft.ErrNoLeader):
+		// Retried as a client would, on whoever leads then (the core
+		// checks it is still valid there).
 		s.stats.ConfRetries++
+		s.retryCC = cc
 		if !s.healed {
 			s.schedule(event{at: s.now + membershipRetry, kind: evMembership, sub: 1})
 		}

@@ -45,6 +45,9 @@ type Simulation struct {
 	lastCmd    string
 	maxApplied uint64
 
+	// retryCC is a configuration change the leader refused, to retry.
+	retryCC raft.ConfChange
+
 	delayBuf [2]time.Duration
 	// bugs are deliberate host mistakes, set only by tests that prove the
 	// checks catch them.

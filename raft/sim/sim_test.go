@@ -32,6 +32,9 @@ func TestSeeds(t *testing.T) {
 			t.Errorf("no %s fault injected in %d seeds", FaultKind(k), count)
 		}
 	}
+	if sum.ConfChanges < count || sum.Joins == 0 {
+		t.Errorf("membership too thin: %d configuration changes, %d joins", sum.ConfChanges, sum.Joins)
+	}
 	if sum.OpsOK < count*50 || sum.OpsUnknown == 0 || sum.Elections < count {
 		t.Errorf("workload too thin: %d ops answered, %d unknown, %d elections", sum.OpsOK, sum.OpsUnknown, sum.Elections)
 	}
