@@ -35,7 +35,12 @@ type Config struct {
 	// MaxSizePerMsg bounds the entry bytes of one MsgApp (at least one entry
 	// is always sent). Default 64 KiB.
 	MaxSizePerMsg uint64
-	// MaxInflightMsgs bounds the MsgApps in flight to one follower. Default 256.
+	// MaxInflightMsgs bounds the MsgApps in flight to one follower. Default
+	// 4: a small window makes a busy leader gather proposals into fewer,
+	// larger messages while it waits for acknowledgements, which matters
+	// over WebRTC where each message costs far more than its bytes (3
+	// members on loopback, C=256: 4 → ~60k writes/s, 256 → ~25k). A single
+	// message still carries up to MaxSizePerMsg.
 	MaxInflightMsgs int
 	// MaxInflightBytes bounds the entry bytes in flight to one follower
 	// (0: only MaxInflightMsgs applies). Default 8 MiB.
@@ -116,7 +121,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.MaxSizePerMsg = 64 << 10
 	}
 	if cfg.MaxInflightMsgs == 0 {
-		cfg.MaxInflightMsgs = 256
+		cfg.MaxInflightMsgs = 4
 	}
 	if cfg.MaxInflightMsgs < 0 {
 		return cfg, errors.New("raft: config: MaxInflightMsgs must be positive")
