@@ -37,6 +37,9 @@ type clusterEnv struct {
 	// returns how to close it.
 	storage func(t testing.TB, id raft.NodeID) (Storage, func())
 	tick    time.Duration
+	// snapshotEvery is the compaction policy in entries (0: the core's
+	// default). Tests snapshot often, to exercise it; benchmarks do not.
+	snapshotEvery uint64
 }
 
 // memTransports connects members through a MemNetwork.
@@ -58,7 +61,7 @@ func memStorages() func(testing.TB, raft.NodeID) (Storage, func()) {
 
 // memEnv is all in memory, with a fast clock to keep the tests short.
 func memEnv() clusterEnv {
-	return clusterEnv{transport: memTransports(), storage: memStorages(), tick: time.Millisecond}
+	return clusterEnv{transport: memTransports(), storage: memStorages(), tick: time.Millisecond, snapshotEvery: 500}
 }
 
 func newLiveCluster(t *testing.T, size int) *liveCluster { return newClusterIn(t, size, memEnv()) }
@@ -84,7 +87,7 @@ func (c *liveCluster) start(id raft.NodeID) {
 	c.links[id] = newSwitchable(c.env.transport(c.t, id))
 	n, err := Start(context.Background(), Config{
 		Raft: raft.Config{ID: id, Voters: c.ids, Rand: rand.New(rand.NewPCG(uint64(id), 7)),
-			SnapshotEntries: 500, CompactionKeepEntries: 50},
+			SnapshotEntries: c.env.snapshotEvery, CompactionKeepEntries: min(50, c.env.snapshotEvery)},
 		Storage: c.stores[id], Transport: c.links[id], StateMachine: c.boards[id],
 		TickInterval: c.env.tick,
 		Logger:       slog.New(slog.DiscardHandler),

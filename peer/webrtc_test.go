@@ -19,7 +19,7 @@ import (
 // on loopback, introduced by a real signaling server, and a crash-safe log
 // on disk.
 func rtcEnv(t testing.TB) clusterEnv {
-	return clusterEnv{transport: rtcTransports(t), storage: diskStorages(), tick: 10 * time.Millisecond}
+	return clusterEnv{transport: rtcTransports(t), storage: diskStorages(), tick: 10 * time.Millisecond, snapshotEvery: 500}
 }
 
 // rtcTransports starts a signaling server and connects members through it.
