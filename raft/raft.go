@@ -643,7 +643,9 @@ func (r *raft) stepFollower(m Message) error {
 		}
 		return nil
 	case MsgTimeoutNow:
-		if r.promotable() {
+		// Only our leader may hand us its leadership; from anyone else it
+		// would be a way to force elections.
+		if m.From == r.lead && r.promotable() {
 			// Our leader asks us to take over: skip pre-vote, we know we can win.
 			r.campaignWith(Candidate, transferContext)
 		}

@@ -178,3 +178,16 @@ func TestTransferToLearnerRefused(t *testing.T) {
 		t.Fatalf("transfer to a learner = %v, want ErrInvalidTransfer", err)
 	}
 }
+
+func TestTimeoutNowOnlyFromTheLeader(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	term := c.nodes[3].Status().Term
+	if err := c.nodes[3].Step(Message{Type: MsgTimeoutNow, From: 2, To: 3, Term: term}); err != nil {
+		t.Fatal(err)
+	}
+	c.process()
+	if st := c.nodes[3].Status(); st.Term != term || st.Role != Follower {
+		t.Fatalf("a follower's MsgTimeoutNow started an election: %+v", st)
+	}
+}
