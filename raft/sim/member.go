@@ -71,6 +71,8 @@ type input struct {
 	data   []byte
 	peer   raft.NodeID
 	cc     raft.ConfChange
+	// conf is the configuration cc was chosen for.
+	conf confMask
 }
 
 // hostReady is true when the host loop can feed the core.
@@ -225,7 +227,7 @@ func (s *Simulation) feed(m *member) {
 			err := m.node.ReadIndex(in.data)
 			s.proposed(in.client, in.token, m.idx, err)
 		case inConfChange:
-			s.proposeConfChange(m, in.cc)
+			s.proposeConfChange(m, in.cc, in.conf)
 		case inUnreachable:
 			m.node.ReportUnreachable(in.peer)
 		case inTransfer:

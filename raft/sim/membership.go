@@ -53,7 +53,7 @@ func (s *Simulation) membershipWake(retry bool) {
 	if !ok {
 		return
 	}
-	lm.inbox = append(lm.inbox, input{kind: inConfChange, cc: cc})
+	lm.inbox = append(lm.inbox, input{kind: inConfChange, cc: cc, conf: confOf(cs)})
 	s.pump(lm)
 }
 
@@ -188,8 +188,16 @@ func (s *Simulation) addMember() *member {
 // proposeConfChange hands cc to member m's core; a refusal that a client
 // would retry (a change pending, no leader, leadership moving, the
 // configuration changed meanwhile) is retried soon.
-func (s *Simulation) proposeConfChange(m *member, cc raft.ConfChange) {
-	err := m.node.ProposeConfChange(cc)
+//
+// The change is only proposed if m still leads with the configuration cc
+// was chosen for: a host that was frozen or busy may find itself deposed
+// or behind, and a change forwarded to another leader could bring back a
+// member removed meanwhile.
+func (s *Simulation) proposeConfChange(m *member, cc raft.ConfChange, conf confMask) {
+	err := raft.ErrProposalDropped
+	if st := m.node.Status(); st.Role == raft.Leader && confOf(m.node.Members()) == conf {
+		err = m.node.ProposeConfChange(cc)
+	}
 	switch {
 	case err == nil:
 		s.trace.mix(uint64(len(cc.Changes)), uint64(cc.Changes[0].Node))
@@ -200,7 +208,7 @@ func (s *Simulation) proposeConfChange(m *member, cc raft.ConfChange) {
 				}
 			}
 		}
-		s.nar.say(s.now, "%s, the leader, proposes %s", nodeName(m.id), fmtConfChange(cc))
+		s.nar.say(s.now, "%s, the leader, proposes %s (its configuration: %s)", nodeName(m.id), fmtConfChange(cc), confOf(m.node.Members()))
 	case errors.Is(err, raft.ErrInvalidConfChange):
 		// The configuration changed since the change was picked.
 	case errors.Is(err, raft.ErrConfChangePending), errors.Is(err, raft.ErrProposalDropped),
