@@ -26,6 +26,9 @@ const (
 // membershipWake is the nemesis changing the configuration, then (unless
 // retry) scheduling its next change.
 func (s *Simulation) membershipWake(retry bool) {
+	if retry {
+		s.retrying = false
+	}
 	if s.healed {
 		return
 	}
@@ -36,7 +39,7 @@ func (s *Simulation) membershipWake(retry bool) {
 	}
 	l := s.leader()
 	if l < 0 {
-		s.schedule(event{at: s.now + membershipRetry, kind: evMembership, sub: 1})
+		s.retryMembership()
 		return
 	}
 	lm := s.members[l]
@@ -55,6 +58,14 @@ func (s *Simulation) membershipWake(retry bool) {
 	}
 	lm.inbox = append(lm.inbox, input{kind: inConfChange, cc: cc, conf: confOf(cs)})
 	s.pump(lm)
+}
+
+// retryMembership schedules a retry, unless one is already scheduled.
+func (s *Simulation) retryMembership() {
+	if !s.retrying && !s.healed {
+		s.retrying = true
+		s.schedule(event{at: s.now + membershipRetry, kind: evMembership, sub: 1})
+	}
 }
 
 // mayRetry reports whether cc still makes sense on cs: it adds no member
@@ -217,9 +228,7 @@ func (s *Simulation) proposeConfChange(m *member, cc raft.ConfChange, conf confM
 		// checks it is still valid there).
 		s.stats.ConfRetries++
 		s.retryCC = cc
-		if !s.healed {
-			s.schedule(event{at: s.now + membershipRetry, kind: evMembership, sub: 1})
-		}
+		s.retryMembership()
 	default:
 		s.check.fail(CoreError, "n%d: ProposeConfChange(%s): %v", m.id, fmtConfChange(cc), err)
 	}

@@ -47,6 +47,8 @@ type Simulation struct {
 
 	// retryCC is a configuration change the leader refused, to retry.
 	retryCC raft.ConfChange
+	// retrying: a retry of a configuration change is scheduled.
+	retrying bool
 
 	delayBuf [2]time.Duration
 	// bugs are deliberate host mistakes, set only by tests that prove the
