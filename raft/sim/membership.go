@@ -256,10 +256,8 @@ func (s *Simulation) confChanged(prev, cs confMask) {
 	if prev.empty() {
 		return
 	}
-	s.stats.ConfChanges++
-	if !s.nar.on() {
-		return
-	}
+	st := &s.stats
+	st.ConfChanges++
 	var what []string
 	was := prev.voters() | prev.learners
 	for i := range s.members {
@@ -267,14 +265,19 @@ func (s *Simulation) confChanged(prev, cs confMask) {
 		n := nodeName(id(i))
 		switch {
 		case cs.in&b != 0 && prev.in&b == 0 && prev.learners&b != 0:
+			st.Promotions++
 			what = append(what, n+" promoted to voter")
 		case cs.in&b != 0 && was&b == 0:
+			st.Added++
 			what = append(what, n+" joins as a voter")
 		case cs.learners&b != 0 && was&b == 0:
+			st.Added++
 			what = append(what, n+" joins as a learner")
 		case cs.learners&b != 0 && prev.in&b != 0 && cs.in&b == 0:
+			st.Demotions++
 			what = append(what, n+" demoted to learner")
 		case was&b != 0 && (cs.voters()|cs.learners)&b == 0:
+			st.Removals++
 			what = append(what, n+" removed")
 		case cs.voters()&b != 0 && cs.in&b == 0 && prev.in&b != 0:
 			what = append(what, n+" leaves the voters")
@@ -282,10 +285,13 @@ func (s *Simulation) confChanged(prev, cs confMask) {
 	}
 	switch {
 	case cs.joint():
+		st.JointChanges++
 		what = append(what, "joint configuration "+cs.String()+" entered")
 	case prev.joint():
 		what = append(what, "joint configuration "+prev.String()+" left")
 	}
-	slices.Sort(what)
-	s.nar.say(s.now, "configuration %s: %s", cs, strings.Join(what, "; "))
+	if s.nar.on() {
+		slices.Sort(what)
+		s.nar.say(s.now, "configuration %s: %s", cs, strings.Join(what, "; "))
+	}
 }

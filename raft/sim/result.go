@@ -28,9 +28,11 @@ type Stats struct {
 	// Messages sent, Dropped (lost, cut or undeliverable), Duplicated.
 	Messages, Dropped, Duplicated int
 	// ConfChanges counts configurations that came into force (a joint
-	// change counts twice: entering and leaving), Joins the members added,
-	// ConfRetries the changes the leader refused (to be retried).
+	// change counts twice: entering and leaving), ConfCounts their kinds.
+	// Joins counts the new members started, ConfRetries the changes
+	// refused (to be retried).
 	ConfChanges, Joins, ConfRetries int
+	ConfCounts
 	// Commit is the highest commit index reached.
 	Commit uint64
 	// Windows and AvailableWindows: of the sampling windows of the fault
@@ -108,8 +110,8 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "seed %d: %s virtual, %d members, %d elections, commit index %d\n",
 		r.Config.Seed, fmtTime(r.VirtualTime), r.Config.Members, st.Elections, st.Commit)
 	fmt.Fprintf(&b, "  faults: %d (%s)\n", st.Faults, faultBreakdown(&st.FaultCounts))
-	fmt.Fprintf(&b, "  configuration changes: %d (%d members joined, %d proposals refused and retried)\n",
-		st.ConfChanges, st.Joins, st.ConfRetries)
+	fmt.Fprintf(&b, "  configuration changes: %d (%s); %d new members started, %d proposals refused and retried\n",
+		st.ConfChanges, st.confBreakdown(), st.Joins, st.ConfRetries)
 	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated; snapshots: %d taken, %d installed\n",
 		st.Messages, st.Dropped, st.Duplicated, st.Snapshots, st.SnapshotsInstalled)
 	fmt.Fprintf(&b, "  operations: %d (%d answered, %d outcome unknown), %d retries, %d timeouts; %s\n",
@@ -121,6 +123,27 @@ func (r *Result) Summary() string {
 		fmt.Fprintf(&b, "; %d VIOLATIONS", len(r.Violations))
 	}
 	return b.String()
+}
+
+// ConfCounts counts configuration changes by kind: members added,
+// learners promoted, voters demoted, members removed, and joint
+// configurations entered.
+type ConfCounts struct {
+	Added, Promotions, Demotions, Removals, JointChanges int
+}
+
+func (c *ConfCounts) add(o ConfCounts) {
+	c.Added += o.Added
+	c.Promotions += o.Promotions
+	c.Demotions += o.Demotions
+	c.Removals += o.Removals
+	c.JointChanges += o.JointChanges
+}
+
+// confBreakdown tells the kinds of configuration changes.
+func (st *ConfCounts) confBreakdown() string {
+	return fmt.Sprintf("%d members added, %d promoted, %d demoted, %d removed, %d joint changes",
+		st.Added, st.Promotions, st.Demotions, st.Removals, st.JointChanges)
 }
 
 func faultBreakdown(c *[numFaultKinds]int) string {

@@ -12,8 +12,10 @@ type Summary struct {
 	Seeds                  int
 	Ops, OpsOK, OpsUnknown int
 	Elections, Faults      int
-	// ConfChanges and Joins add up Stats.ConfChanges and Stats.Joins.
+	// ConfChanges and Joins add up Stats.ConfChanges and Stats.Joins; Conf
+	// adds up the kinds of changes.
 	ConfChanges, Joins        int
+	Conf                      ConfCounts
 	FaultCounts               [numFaultKinds]int
 	Messages, Dropped         int
 	Snapshots, Installed      int
@@ -43,6 +45,7 @@ func (s *Summary) Add(r Result) {
 	s.Faults += st.Faults
 	s.ConfChanges += st.ConfChanges
 	s.Joins += st.Joins
+	s.Conf.add(st.ConfCounts)
 	for k, n := range st.FaultCounts {
 		s.FaultCounts[k] += n
 	}
@@ -77,7 +80,8 @@ func (s *Summary) String() string {
 		s.SlowestCheck.Round(time.Millisecond), s.SlowestSeed, s.LinUnknown)
 	fmt.Fprintf(&b, "elections:   %d\n", s.Elections)
 	fmt.Fprintf(&b, "faults:      %d (%s)\n", s.Faults, faultBreakdown(&s.FaultCounts))
-	fmt.Fprintf(&b, "membership:  %d configuration changes, %d members joined\n", s.ConfChanges, s.Joins)
+	fmt.Fprintf(&b, "membership:  %d configuration changes (%s), %d new members started\n",
+		s.ConfChanges, s.Conf.confBreakdown(), s.Joins)
 	fmt.Fprintf(&b, "messages:    %d (%d lost)\n", s.Messages, s.Dropped)
 	fmt.Fprintf(&b, "snapshots:   %d taken, %d installed from a leader\n", s.Snapshots, s.Installed)
 	fmt.Fprintf(&b, "committed:   %d entries\n", s.Commits)
