@@ -32,8 +32,9 @@ func TestSeeds(t *testing.T) {
 			t.Errorf("no %s fault injected in %d seeds", FaultKind(k), count)
 		}
 	}
-	if sum.ConfChanges < count || sum.Joins == 0 {
-		t.Errorf("membership too thin: %d configuration changes, %d joins", sum.ConfChanges, sum.Joins)
+	if c := sum.Conf; sum.ConfChanges < count || sum.Joins == 0 || c.Added == 0 || c.Promotions == 0 ||
+		c.Demotions == 0 || c.Removals == 0 || c.JointChanges == 0 {
+		t.Errorf("membership too thin: %d configuration changes (%s), %d joins", sum.ConfChanges, c.confBreakdown(), sum.Joins)
 	}
 	if sum.OpsOK < count*50 || sum.OpsUnknown == 0 || sum.Elections < count {
 		t.Errorf("workload too thin: %d ops answered, %d unknown, %d elections", sum.OpsOK, sum.OpsUnknown, sum.Elections)
