@@ -239,6 +239,7 @@ func (n *Node) Advance() {
 	if n.readyApplying > r.log.applied {
 		r.log.applied = n.readyApplying
 	}
+	r.afterAdvance()
 }
 
 // ProposeConfChange proposes a membership change. Only one may be pending

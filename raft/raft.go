@@ -47,6 +47,9 @@ type raft struct {
 	confChanged bool
 	// confIndex is the index of the last change reflected in confState.
 	confIndex uint64
+	// quorumChanged: a change applied on the leader; look at the commit
+	// index again once the host has seen it.
+	quorumChanged bool
 	// pendingConfIndex is the index of the last configuration change the
 	// leader appended; no other is accepted until it is applied.
 	pendingConfIndex uint64
@@ -527,13 +530,13 @@ func (r *raft) stepLeader(m Message) error {
 	switch m.Type {
 	case MsgAppResp:
 		pr.recentActive = true
+		if m.Index > r.log.lastIndex() {
+			return fmt.Errorf("%w: %d answers about index %d beyond our last %d",
+				ErrInvalidMessage, m.From, m.Index, r.log.lastIndex())
+		}
 		if m.Reject {
 			r.handleAppReject(m, pr)
 			return nil
-		}
-		if m.Index > r.log.lastIndex() {
-			return fmt.Errorf("%w: %d acknowledges index %d beyond our last %d",
-				ErrInvalidMessage, m.From, m.Index, r.log.lastIndex())
 		}
 		wasProbe := pr.state == stateProbe
 		if pr.maybeUpdate(m.Index) || (wasProbe && pr.match == m.Index) {
@@ -757,6 +760,12 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 	if r.role != Leader {
 		return
 	}
+	// The quorum changed: what the new one already holds may be committed
+	// (checked at Advance, so that the Ready reporting the new configuration
+	// comes before any commit it allows), and new members should hear from
+	// us at once.
+	r.quorumChanged = true
+	r.appendsDirty = true
 	if !r.isVoter(r.id) {
 		// Removed or demoted: hand over to the best remaining voter
 		// rather than leave the cluster to time out, then step down.
@@ -873,6 +882,16 @@ func (r *raft) advanceStable(index, term uint64) {
 		if pr := r.prs[r.id]; pr != nil && pr.match < r.log.stable {
 			pr.match = r.log.stable
 			pr.next = r.log.stable + 1
+			r.maybeCommit()
+		}
+	}
+}
+
+// afterAdvance runs what waits for the host to have handled a Ready.
+func (r *raft) afterAdvance() {
+	if r.quorumChanged {
+		r.quorumChanged = false
+		if r.role == Leader {
 			r.maybeCommit()
 		}
 	}

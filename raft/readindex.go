@@ -76,7 +76,10 @@ func (r *raft) admitRead(req readRequest) {
 	req.index = r.log.committed
 	ids := r.voters.IDs()
 	soleVoter := len(ids) == 1 && NodeID(ids[0]) == r.id
-	if soleVoter || (r.cfg.ReadOnlyLeaseBased && !r.cfg.DisableCheckQuorum) {
+	// No lease during a transfer: the target may win at once (transfer
+	// votes bypass the followers' lease) while we still think we lead.
+	lease := r.cfg.ReadOnlyLeaseBased && !r.cfg.DisableCheckQuorum && r.leadTransferee == None
+	if soleVoter || lease {
 		r.releaseRead(req)
 		return
 	}

@@ -140,3 +140,78 @@ func TestRegressAppliedBeyondStoredCommit(t *testing.T) {
 		t.Fatalf("restart with Applied beyond the stored log accepted")
 	}
 }
+
+// When a change shrank the quorum, the leader did not look again at what
+// the new quorum already held: an entry stored on a majority of the new
+// configuration stayed uncommitted in an idle cluster. Found in review.
+func TestRegressCommitAfterQuorumShrinks(t *testing.T) {
+	c := newCluster(t, 4, func(cfg *Config) { cfg.MaxSizePerMsg = 1 })
+	c.campaign(1)
+	c.isolate(4)
+	c.tick(20)
+	l := c.nodes[1].r
+	i := l.log.lastIndex() + 1
+	c.drop = func(m Message) bool { // 3 gets the removal (i) but not x (i+1)
+		if m.To != 3 || m.Type != MsgApp {
+			return false
+		}
+		for _, e := range m.Entries {
+			if e.Index > i {
+				return true
+			}
+		}
+		return false
+	}
+	if err := c.nodes[1].ProposeConfChange(ConfChange{Changes: []ConfChangeSingle{{RemoveMember, 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nodes[1].Propose([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.process()
+	c.tick(100)
+	if l.log.committed < i+1 {
+		t.Fatalf("x, held by {1,2} of {1,2,3}, never commits: commit %d, last %d", l.log.committed, l.log.lastIndex())
+	}
+}
+
+// Lease reads were served during a leadership transfer, when the target
+// can win at once while the old leader still believes it leads. Found in review.
+func TestRegressNoLeaseReadDuringTransfer(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.ReadOnlyLeaseBased = true })
+	c.campaign(1)
+	c.propose(1, "a")
+	c.drop = func(m Message) bool { return m.To == 1 } // 1 hears nothing more
+	if err := c.nodes[1].TransferLeadership(2); err != nil {
+		t.Fatal(err)
+	}
+	c.process()
+	c.propose(2, "w")
+	w := c.nodes[2].Status().LastIndex
+	if err := c.nodes[1].ReadIndex([]byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	c.process()
+	for _, rs := range c.reads[1] {
+		if rs.Index < w {
+			t.Fatalf("the old leader served a read at %d after w committed at %d", rs.Index, w)
+		}
+	}
+}
+
+// A rejection naming an index beyond the leader's log parked the follower
+// past the end (next = 1000, no term to send from). Found in review.
+func TestRegressBogusRejectionRefused(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	l := c.nodes[1]
+	err := l.Step(Message{Type: MsgAppResp, From: 2, To: 1, Term: l.r.term, Reject: true, Index: 1000, RejectHint: 1000})
+	if err == nil {
+		t.Fatalf("a rejection beyond the leader's log was accepted")
+	}
+	c.propose(1, "x")
+	c.tick(20)
+	if got := c.appliedData(2); len(got) != 1 || got[0] != "x" {
+		t.Fatalf("follower 2 applied %q after a bogus rejection", got)
+	}
+}

@@ -242,7 +242,8 @@ type Ready struct {
 	Entries []Entry
 	// Snapshot, when not empty, must be stored (and replaces the log up to its index).
 	Snapshot Snapshot
-	// CommittedEntries are ready to apply; they were persisted earlier.
+	// CommittedEntries are ready to apply. Some may be in this Ready's
+	// Entries too: apply only after storing them (the order above).
 	CommittedEntries []Entry
 	// Messages to send once Entries and HardState are durable.
 	Messages []Message
