@@ -6,33 +6,45 @@ import (
 )
 
 // A command travels in an entry behind a small header naming the member
-// that proposed it and its sequence number there, so that the member can
-// resolve its future when it applies the entry, wherever it was proposed.
-const commandVersion = 1
+// that proposed it, that member's run (a nonce drawn at each start: a
+// restarted member counts its sequence numbers from 1 again, while entries
+// of its previous run may still be applied) and the sequence number, so
+// that the member resolves the right future when it applies the entry,
+// wherever it was proposed.
+const commandVersion = 2
 
 var errBadCommand = errors.New("peer: malformed command header")
 
-func encodeCommand(proposer, seq uint64, cmd []byte) []byte {
-	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(cmd))
+// commandID identifies a proposal: who, which run of it, which one.
+type commandID struct {
+	proposer, run, seq uint64
+}
+
+func encodeCommand(id commandID, cmd []byte) []byte {
+	b := make([]byte, 0, 1+8+2*binary.MaxVarintLen64+len(cmd))
 	b = append(b, commandVersion)
-	b = binary.AppendUvarint(b, proposer)
-	b = binary.AppendUvarint(b, seq)
+	b = binary.AppendUvarint(b, id.proposer)
+	b = binary.LittleEndian.AppendUint64(b, id.run)
+	b = binary.AppendUvarint(b, id.seq)
 	return append(b, cmd...)
 }
 
-func decodeCommand(b []byte) (proposer, seq uint64, cmd []byte, err error) {
+func decodeCommand(b []byte) (id commandID, cmd []byte, err error) {
 	if len(b) == 0 || b[0] != commandVersion {
-		return 0, 0, nil, errBadCommand
+		return id, nil, errBadCommand
 	}
 	b = b[1:]
-	proposer, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, 0, nil, errBadCommand
+	var n int
+	if id.proposer, n = binary.Uvarint(b); n <= 0 {
+		return id, nil, errBadCommand
 	}
 	b = b[n:]
-	seq, n = binary.Uvarint(b)
-	if n <= 0 {
-		return 0, 0, nil, errBadCommand
+	if len(b) < 8 {
+		return id, nil, errBadCommand
 	}
-	return proposer, seq, b[n:], nil
+	id.run, b = binary.LittleEndian.Uint64(b), b[8:]
+	if id.seq, n = binary.Uvarint(b); n <= 0 {
+		return id, nil, errBadCommand
+	}
+	return id, b[n:], nil
 }

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ type Node struct {
 	stop context.CancelFunc
 
 	seq atomic.Uint64
+	// runID tells this run's proposals and reads from a previous run's
+	// (see commandID): drawn at each start.
+	runID uint64
 
 	// Owned by the loop goroutine:
 	writes  map[uint64]*pending // by sequence number
@@ -149,7 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{
-		cfg: cfg, core: core, id: rc.ID, stop: cancel,
+		cfg: cfg, core: core, id: rc.ID, stop: cancel, runID: randomRun(),
 		log:     cfg.Logger.With("member", uint64(rc.ID)),
 		reqs:    make(chan request, 1024),
 		done:    make(chan struct{}),
@@ -189,7 +193,7 @@ func (n *Node) Err() error {
 // be applied later: its outcome is unknown.
 func (n *Node) Propose(ctx context.Context, cmd []byte) (any, error) {
 	seq := n.seq.Add(1)
-	return n.wait(ctx, request{kind: reqPropose, data: encodeCommand(uint64(n.id), seq, cmd),
+	return n.wait(ctx, request{kind: reqPropose, data: encodeCommand(commandID{uint64(n.id), n.runID, seq}, cmd),
 		p: &pending{seq: seq}})
 }
 
@@ -346,7 +350,8 @@ func (n *Node) takeRequests(req request, batch [][]byte, ps []*pending) ([][]byt
 		case reqRead:
 			id := n.seq.Add(1)
 			n.reads[id] = req.p
-			if err := n.core.ReadIndex(binary.BigEndian.AppendUint64(nil, id)); err != nil {
+			ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, n.runID), id)
+			if err := n.core.ReadIndex(ctx); err != nil {
 				delete(n.reads, id)
 				req.p.resolve(nil, err)
 			}
@@ -421,26 +426,26 @@ func (n *Node) apply(e *raft.Entry) {
 	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 		return
 	}
-	proposer, seq, cmd, err := decodeCommand(e.Data)
+	id, cmd, err := decodeCommand(e.Data)
 	if err != nil {
 		n.log.Warn("skipping an entry that is not a command", "index", e.Index, "err", err)
 		return
 	}
 	result := n.cfg.StateMachine.Apply(cmd)
-	if raft.NodeID(proposer) != n.id {
-		return
+	if raft.NodeID(id.proposer) != n.id || id.run != n.runID {
+		return // another member's, or an earlier run of ours
 	}
-	if p := n.writes[seq]; p != nil {
-		delete(n.writes, seq)
+	if p := n.writes[id.seq]; p != nil {
+		delete(n.writes, id.seq)
 		p.resolve(result, nil)
 	}
 }
 
 func (n *Node) readIndexKnown(rs raft.ReadState) {
-	if len(rs.Context) != 8 {
-		return
+	if len(rs.Context) != 16 || binary.BigEndian.Uint64(rs.Context) != n.runID {
+		return // not ours, or asked before a restart
 	}
-	id := binary.BigEndian.Uint64(rs.Context)
+	id := binary.BigEndian.Uint64(rs.Context[8:])
 	p := n.reads[id]
 	if p == nil {
 		return
@@ -516,4 +521,11 @@ func (n *Node) failAll(err error) {
 func isMember(cs raft.ConfState, id raft.NodeID) bool {
 	return slices.Contains(cs.Voters, id) || slices.Contains(cs.Learners, id) ||
 		slices.Contains(cs.VotersOutgoing, id)
+}
+
+// randomRun draws a run nonce.
+func randomRun() uint64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return binary.LittleEndian.Uint64(b[:])
 }
