@@ -52,7 +52,8 @@ var (
 	ErrStopped = errors.New("peer: member stopped")
 	// ErrNoLeader is returned when no leader is known to take a request.
 	ErrNoLeader = raft.ErrNoLeader
-	// ErrRemoved is returned when this member is no longer in the configuration.
+	// ErrRemoved is returned when this member is no longer in the
+	// configuration; writes it was waiting for may still have committed.
 	ErrRemoved = errors.New("peer: member removed from the cluster")
 )
 

@@ -274,7 +274,8 @@ func (n *Node) ShouldCompact() bool { return n.r.shouldCompact() }
 // Compact records data, the state machine's image at the last applied
 // index, as the latest snapshot and drops the log behind it (keeping
 // Config.CompactionKeepEntries). Call it after Advance; store the returned
-// snapshot (MemoryStorage.Compact) so a restart begins from it.
+// snapshot (MemoryStorage.Compact) so a restart begins from it. The core
+// keeps data to send to followers: it must not be modified afterwards.
 func (n *Node) Compact(data []byte) (Snapshot, error) {
 	if n.inReady {
 		return Snapshot{}, errors.New("raft: Compact called between Ready and Advance")

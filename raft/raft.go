@@ -671,10 +671,17 @@ func (r *raft) stepFollower(m Message) error {
 }
 
 func (r *raft) handleAppend(m Message) error {
-	if m.Index < r.log.committed {
+	if c := r.log.committed; m.Index < c {
 		// Everything up to our commit index already matches the leader.
-		r.send(Message{Type: MsgAppResp, To: m.From, Index: r.log.committed})
-		return nil
+		// Keep what the message carries beyond it (a duplicated or late
+		// MsgApp), anchored at the commit index if the terms agree there.
+		k := c - m.Index
+		ct, ok := r.log.term(c)
+		if !ok || uint64(len(m.Entries)) <= k || m.Entries[k-1].Term != ct {
+			r.send(Message{Type: MsgAppResp, To: m.From, Index: c})
+			return nil
+		}
+		m.Index, m.LogTerm, m.Entries = c, ct, m.Entries[k:]
 	}
 	lastNew, ok, err := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if err != nil {

@@ -215,3 +215,37 @@ func TestRegressBogusRejectionRefused(t *testing.T) {
 		t.Fatalf("follower 2 applied %q after a bogus rejection", got)
 	}
 }
+
+// A MsgApp starting below the commit index was dropped whole, even the
+// entries it carried beyond it; with duplicated or late messages that cost
+// a rejection and a probe each time. Found in review.
+func TestLateMsgAppKeepsEntriesBeyondCommit(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	c.propose(1, "a")
+	c.tick(10)
+	f := c.nodes[2]
+	st := f.Status()
+	term := st.Term
+	// Prev is one below the follower's commit; the message carries the
+	// committed entry again plus a new one.
+	m := Message{Type: MsgApp, From: 1, To: 2, Term: term, Index: st.Commit - 1, LogTerm: term,
+		Entries: []Entry{{Index: st.Commit, Term: term, Data: []byte("a")}, {Index: st.Commit + 1, Term: term, Data: []byte("b")}},
+		Commit:  st.Commit}
+	if err := f.Step(m); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Status().LastIndex; got != st.Commit+1 {
+		t.Fatalf("last index %d after a late MsgApp, want %d (the entry beyond the commit kept)", got, st.Commit+1)
+	}
+	// A message whose entry at the commit index disagrees is not trimmed.
+	bad := m
+	bad.Entries = []Entry{{Index: st.Commit, Term: term + 1}, {Index: st.Commit + 1, Term: term + 1}}
+	bad.Term = term + 1
+	if err := f.Step(bad); err != nil {
+		t.Fatal(err)
+	}
+	if t2, _ := f.r.log.term(st.Commit); t2 != term {
+		t.Fatalf("committed entry %d overwritten with term %d", st.Commit, t2)
+	}
+}
