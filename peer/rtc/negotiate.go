@@ -27,18 +27,7 @@ func (l *link) startOffer() {
 		return
 	}
 	l.wireChannel(s, dc)
-	offer, err := s.pc.CreateOffer(nil)
-	if err == nil {
-		err = s.pc.SetLocalDescription(offer)
-	}
-	if err != nil {
-		l.fail(fmt.Errorf("offer: %w", err))
-		return
-	}
-	l.setState(StateConnecting, s.id)
-	l.arm(l.t.cfg.ConnectTimeout)
-	l.log.Debug("offering", "session", s.id)
-	l.relay(envelope{Kind: kindOffer, Session: s.id, SDP: offer.SDP})
+	l.sendDescription(s, kindOffer, func() (webrtc.SessionDescription, error) { return s.pc.CreateOffer(nil) })
 }
 
 // retryLater schedules the next attempt after a failure that left no
@@ -92,18 +81,24 @@ func (l *link) answer(env envelope) {
 		return
 	}
 	s.remoteSet = true
-	ans, err := s.pc.CreateAnswer(nil)
+	l.sendDescription(s, kindAnswer, func() (webrtc.SessionDescription, error) { return s.pc.CreateAnswer(nil) })
+}
+
+// sendDescription creates the local offer or answer, sets it, and relays
+// it to the peer; the attempt then has ConnectTimeout to open.
+func (l *link) sendDescription(s *session, kind string, create func() (webrtc.SessionDescription, error)) {
+	desc, err := create()
 	if err == nil {
-		err = s.pc.SetLocalDescription(ans)
+		err = s.pc.SetLocalDescription(desc)
 	}
 	if err != nil {
-		l.fail(fmt.Errorf("answer: %w", err))
+		l.fail(fmt.Errorf("%s: %w", kind, err))
 		return
 	}
 	l.setState(StateConnecting, s.id)
 	l.arm(l.t.cfg.ConnectTimeout)
-	l.log.Debug("answering", "session", s.id)
-	l.relay(envelope{Kind: kindAnswer, Session: s.id, SDP: ans.SDP})
+	l.log.Debug("sent "+kind, "session", s.id)
+	l.relay(envelope{Kind: kind, Session: s.id, SDP: desc.SDP})
 }
 
 // onAnswer takes the answer to the current offer.
