@@ -31,6 +31,10 @@ func main() {
 }
 
 func compressFile(name string, brotliLevel int) error {
+	if upToDate(name) {
+		fmt.Printf("%s: compressed copies up to date\n", name)
+		return nil
+	}
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return err
@@ -50,6 +54,22 @@ func compressFile(name string, brotliLevel int) error {
 	fmt.Printf("%s: %d bytes, brotli %d (%.1f%%), gzip %d (%.1f%%)\n", name, len(data),
 		br, 100*float64(br)/float64(len(data)), gz, 100*float64(gz)/float64(len(data)))
 	return nil
+}
+
+// upToDate reports whether both compressed copies are newer than name, so
+// that make run does not spend brotli's 20 s on an unchanged build.
+func upToDate(name string) bool {
+	src, err := os.Stat(name)
+	if err != nil {
+		return false
+	}
+	for _, ext := range []string{".br", ".gz"} {
+		c, err := os.Stat(name + ext)
+		if err != nil || c.ModTime().Before(src.ModTime()) {
+			return false
+		}
+	}
+	return true
 }
 
 // write compresses data into path (through a temporary file, so a server
