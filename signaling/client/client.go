@@ -1,7 +1,8 @@
 // Package client is a Go client of the tabraft signaling protocol over
-// WebSocket (github.com/coder/websocket). Native members and the signaling
-// server's tests use it; it also compiles for GOOS=js, where coder/websocket
-// wraps the browser's WebSocket.
+// WebSocket. Native members and the signaling server's tests use it, with
+// github.com/coder/websocket (dial_native.go); under GOOS=js it uses the
+// browser's own WebSocket (dial_js.go), which keeps net/http out of the
+// WebAssembly build.
 package client
 
 import (
@@ -9,38 +10,44 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
-
-	"github.com/coder/websocket"
 
 	"github.com/tabraft/tabraft/signaling"
 )
 
-// Options tune Dial. The zero value is ready to use.
-type Options struct {
-	// HTTPHeader is added to the WebSocket handshake request (for example
-	// an Origin header). Ignored under GOOS=js, where the browser sets the
-	// headers.
-	HTTPHeader http.Header
-	// HTTPClient makes the handshake request (for example with a TLS
-	// configuration). Nil means http.DefaultClient. Ignored under GOOS=js.
-	HTTPClient *http.Client
-	// ReadLimit is the longest message accepted from the server, in bytes.
-	// Zero means 1 MiB.
-	ReadLimit int64
-	// Buffer is how many received messages wait for Recv. Zero means 256.
-	// While the buffer is full the client stops reading, stops answering
-	// the server's keep-alive pings and is soon dropped by the server: call
-	// Recv promptly.
-	Buffer int
+// conn is one WebSocket connection, as the Client uses it. Dial's
+// platform half (dialConn) makes it.
+type conn interface {
+	// read returns the next message and whether it was binary. An error
+	// ends the connection; read is called from one goroutine at a time.
+	read() (binary bool, b []byte, err error)
+	// write sends b as one text message.
+	write(ctx context.Context, b []byte) error
+	// close closes the connection with a closing handshake and waits for
+	// it, a few seconds at most.
+	close(code StatusCode, reason string) error
+	// closeNow drops the connection; a read under way returns.
+	closeNow()
 }
+
+// The close codes the client sends (RFC 6455, section 7.4.1).
+const (
+	statusNormalClosure   StatusCode = 1000
+	statusProtocolError   StatusCode = 1002
+	statusUnsupportedData StatusCode = 1003
+)
+
+// defaultReadLimit is Options.ReadLimit's default.
+const defaultReadLimit = 1 << 20
+
+// defaultBuffer is Options.Buffer's default.
+const defaultBuffer = 256
 
 // Client is one connection to a signaling server. Send and Recv may be
 // called from different goroutines; Recv from one goroutine at a time.
 type Client struct {
-	ws *websocket.Conn
+	ws conn
 
 	in   chan signaling.Message
 	done chan struct{} // closed when the read loop has ended
@@ -60,26 +67,22 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	ws, resp, err := websocket.Dial(ctx, url, dialOptions(opts))
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, &HandshakeError{StatusCode: resp.StatusCode, Err: err}
-		}
-		return nil, fmt.Errorf("dial signaling server %s: %w", url, err)
-	}
 	limit := opts.ReadLimit
 	if limit == 0 {
-		limit = 1 << 20
+		limit = defaultReadLimit
 	}
-	ws.SetReadLimit(limit)
 	buffer := opts.Buffer
 	if buffer <= 0 {
-		buffer = 256
+		buffer = defaultBuffer
+	}
+	ws, err := dialConn(ctx, url, opts, limit, buffer)
+	if err != nil {
+		return nil, err
 	}
 	readCtx, stop := context.WithCancel(context.Background())
 	// Stopping drops the connection, which ends a read under way; reads
 	// themselves get no context, which spares a timer per message.
-	context.AfterFunc(readCtx, func() { ws.CloseNow() })
+	context.AfterFunc(readCtx, ws.closeNow)
 	c := &Client{
 		ws:   ws,
 		in:   make(chan signaling.Message, buffer),
@@ -92,6 +95,7 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 
 // HandshakeError is returned by Dial when the server refuses the WebSocket
 // upgrade with an HTTP status (403 for a refused origin, 503 when full).
+// Under GOOS=js the browser hides the status and Dial returns a plain error.
 type HandshakeError struct {
 	StatusCode int
 	Err        error
@@ -109,7 +113,7 @@ func (c *Client) readLoop(ctx context.Context) {
 	defer close(c.done)
 	defer close(c.in)
 	for {
-		typ, b, err := c.ws.Read(context.Background())
+		binary, b, err := c.ws.read()
 		if err != nil {
 			if c.closedLocally.Load() {
 				err = ErrClosed
@@ -117,15 +121,15 @@ func (c *Client) readLoop(ctx context.Context) {
 			c.err = fmt.Errorf("signaling connection: %w", err)
 			return
 		}
-		if typ != websocket.MessageText {
+		if binary {
 			c.err = errors.New("signaling connection: server sent a binary message")
-			c.ws.Close(websocket.StatusUnsupportedData, "binary message")
+			c.ws.close(statusUnsupportedData, "binary message")
 			return
 		}
 		m, err := signaling.Decode(b)
 		if err != nil {
 			c.err = fmt.Errorf("signaling connection: bad message from server: %w", err)
-			c.ws.Close(websocket.StatusProtocolError, "bad message")
+			c.ws.close(statusProtocolError, "bad message")
 			return
 		}
 		select {
@@ -168,7 +172,7 @@ func (c *Client) Send(ctx context.Context, m signaling.Message) error {
 // SendRaw sends b as one text message, unchecked. It is meant for tests of
 // servers that must refuse bad input.
 func (c *Client) SendRaw(ctx context.Context, b []byte) error {
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := c.ws.write(ctx, b); err != nil {
 		return fmt.Errorf("send signaling message: %w", err)
 	}
 	return nil
@@ -228,7 +232,7 @@ func (c *Client) Err() error {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closedLocally.Store(true)
-		c.closeErr = c.ws.Close(websocket.StatusNormalClosure, "")
+		c.closeErr = c.ws.close(statusNormalClosure, "")
 		c.stop()
 		<-c.done
 	})
@@ -239,16 +243,13 @@ func (c *Client) Close() error {
 }
 
 // CloseNow drops the connection without a closing handshake, as a crashed
-// tab would.
+// tab would. (A browser cannot drop a WebSocket: under GOOS=js CloseNow
+// starts the closing handshake and does not wait for it.)
 func (c *Client) CloseNow() {
 	c.closeOnce.Do(func() {
 		c.closedLocally.Store(true)
-		c.ws.CloseNow()
+		c.ws.closeNow()
 		c.stop()
 		<-c.done
 	})
 }
-
-// CloseStatus returns the WebSocket close code in err, or -1 if there is
-// none (a convenience over websocket.CloseStatus).
-func CloseStatus(err error) websocket.StatusCode { return websocket.CloseStatus(err) }
