@@ -3,10 +3,27 @@ GO       ?= go
 SEEDS    ?= 2000
 FUZZTIME ?= 10s
 
-.PHONY: run test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal
+.PHONY: run wasm test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal narrate
 
-## run: watch a 5-member simulated cluster elect, replicate and survive faults.
-run:
+ADDR ?= 127.0.0.1:8080
+WASM := out/web/tabraft.wasm
+
+## run: build the browser member, start the signaling server with the demo, print its URL.
+run: wasm
+	@echo
+	@echo "  tabraft demo: open http://$(ADDR)/ in two or more tabs (Ctrl-C stops the server)"
+	@echo
+	$(GO) run ./cmd/tabraft-signal -addr $(ADDR) -wasm-dir out/web
+
+## wasm: the member compiled for browsers, with its brotli and gzip copies.
+wasm:
+	@mkdir -p out/web
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM).new ./cmd/tabraft-wasm
+	@if cmp -s $(WASM).new $(WASM); then rm $(WASM).new; else mv $(WASM).new $(WASM); fi
+	$(GO) run ./internal/cmd/precompress $(WASM)
+
+## narrate: watch a 5-member simulated cluster elect, replicate and survive faults.
+narrate:
 	$(GO) run ./cmd/tabraft-sim -members 5 -narrate -seed 1 -duration 20s
 
 ## test: everything CI runs (vet, unit tests, race tests, simulator seeds, short fuzzing, browser tests).
@@ -14,6 +31,7 @@ test: vet unit race sim fuzz browser
 
 vet:
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./peer/... ./signaling/client/...
 
 unit:
 	$(GO) test -count=1 ./...
@@ -25,10 +43,13 @@ race:
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
 
-# Tests in headless Chromium (installed when missing, as root).
+# Tests in headless Chromium (installed when missing, as root): GOOS=js
+# unit tests (through wasmbrowsertest), then native tests driving the browser.
 browser:
 	./scripts/ensure-chromium.sh
-	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 -run '^TestBrowser$$' ./peer/rtc
+	./scripts/jstest.sh -count=1 ./wasm/idbstore ./peer/wire ./peer/board
+	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
+		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStep$$' -fuzztime=$(FUZZTIME) ./raft

@@ -10,11 +10,9 @@
 #                     google-chrome or google-chrome-stable from PATH; Debian's
 #                     chromium is installed when none is found and running as root)
 #   WASMBROWSERTEST   a wasmbrowsertest binary to use instead of building one
+#                     (see wasmbrowsertest.sh)
 #   WASM_HEADLESS=off shows the browser window (wasmbrowsertest's own switch)
 #
-# wasmbrowsertest is built standalone, with its own go.mod, at the version
-# this repository's go.mod pins: built inside this module it would link
-# this module's newer chromedp, whose API it does not compile against.
 # As root, chromedp passes --no-sandbox to the browser by itself.
 set -euo pipefail
 
@@ -30,20 +28,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 # The test runner.
-exec_bin="${WASMBROWSERTEST:-}"
-if [ -z "$exec_bin" ]; then
-	mod=github.com/agnivade/wasmbrowsertest
-	ver="$(cd "$root" && go list -m -f '{{.Version}}' "$mod")"
-	cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tabraft/wasmbrowsertest-$ver"
-	exec_bin="$cache/wasmbrowsertest"
-	if [ ! -x "$exec_bin" ]; then
-		echo "jstest: building $mod@$ver into $cache" >&2
-		mkdir -p "$cache" "$tmp/bin"
-		(cd "$tmp" && env -u GOOS -u GOARCH GOFLAGS=-buildvcs=false GOWORK=off GOBIN="$tmp/bin" \
-			go install "$mod@$ver")
-		mv "$tmp/bin/wasmbrowsertest" "$exec_bin" # atomic: concurrent runs never see half a binary
-	fi
-fi
+exec_bin="$("$here/wasmbrowsertest.sh")"
 
 # The browser: chromedp takes the first of headless_shell, chromium, ...
 # on PATH, so a headless_shell in front of PATH decides which one runs.
