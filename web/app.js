@@ -20,15 +20,18 @@ const PALETTE = [
   "#457b9d", "#8338ec", "#ff70a6", "#8d6e63", "#ffffff",
 ];
 
+/** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
+/** @type {any} */
+const win = window;
 
 let resolveReady;
 let rejectReady;
-window.tabraftReady = new Promise((resolve, reject) => {
+win.tabraftReady = new Promise((resolve, reject) => {
   resolveReady = resolve;
   rejectReady = reject;
 });
-window.tabraftReady.catch(() => {}); // failures are shown on the page
+win.tabraftReady.catch(() => {}); // failures are shown on the page
 
 const params = new URLSearchParams(location.search);
 const room = params.get("room") || "demo";
@@ -102,6 +105,7 @@ function paintHashChip(chip, hash) {
 // ---- the page --------------------------------------------------------------
 
 class Page {
+  /** @param {import("./tabraft.js").Member} member */
   constructor(member) {
     this.m = member;
     this.cellEls = new Map(); // key → element
@@ -111,6 +115,7 @@ class Page {
     this.tool = { erase: false, color: PALETTE[1] };
     this.stroke = null;
     this.flushTimer = 0;
+    /** @type {import("./tabraft.js").Status | null} */
     this.status = null;
     this.polling = false;
     this.busy = false; // a control's request is under way
@@ -182,7 +187,7 @@ class Page {
     $("eraser").addEventListener("click", () => this.pick({ erase: true, color: this.tool.color }));
     $("clear").addEventListener("click", () => this.clearBoard());
     document.addEventListener("keydown", (e) => {
-      if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (/** @type {Element} */ (e.target).closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
       if (/^[0-9]$/.test(e.key)) {
         const i = (Number(e.key) + 9) % 10;
         this.pick({ erase: false, color: PALETTE[i] });
@@ -196,7 +201,7 @@ class Page {
   pick(tool) {
     this.tool = tool;
     for (const b of $("palette").children) {
-      b.setAttribute("aria-pressed", String(!tool.erase && b.dataset.color === tool.color));
+      b.setAttribute("aria-pressed", String(!tool.erase && /** @type {HTMLElement} */ (b).dataset.color === tool.color));
     }
     $("eraser").setAttribute("aria-pressed", String(tool.erase));
     $("board").classList.toggle("erasing", tool.erase);
@@ -237,6 +242,7 @@ class Page {
     setText($("cell-count"), `${n} cell${n === 1 ? "" : "s"}`);
   }
 
+  /** @param {import("./tabraft.js").AppliedEvent} e */
   onApplied(e) {
     const op = e.op;
     if (op && !(e.result && e.result.err)) {
@@ -387,6 +393,7 @@ class Page {
     if (version !== null && version !== undefined) setText($("version"), version);
   }
 
+  /** @param {import("./tabraft.js").Status} st */
   renderStatus(st) {
     document.body.dataset.role = st.role;
     setText($("member-id"), st.id);
@@ -526,6 +533,7 @@ class Page {
 
   // ---- cluster view ----
 
+  /** @param {import("./tabraft.js").Status} st */
   renderCluster(st) {
     const ids = new Set([st.id, ...st.voters, ...st.learners]);
     for (const p of st.peers) ids.add(p.id);
@@ -801,7 +809,7 @@ async function main() {
     rejectReady(err);
     return;
   }
-  window.tabraftMember = member;
+  win.tabraftMember = member;
   $("loading").hidden = true;
   $("app").hidden = false;
   document.body.dataset.state = "joined";
