@@ -409,7 +409,7 @@ class Page {
     $("note").classList.toggle("warn", noQuorum(st) || st.disconnected);
 
     const stopped = st.role === "stopped";
-    const left = /left/i.test(st.note || "");
+    const left = /left the cluster/i.test(st.note || "");
     const idle = !this.busy;
     $("stop").disabled = !idle || stopped;
     $("restart").disabled = !idle || left;
