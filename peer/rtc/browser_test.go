@@ -160,8 +160,8 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("in the browser: %s", e)
 		}
 		for _, p := range res.Stats {
-			t.Logf("tab link to %d: %s, %d opens, %d failures, %d dropped, received %d messages (%d KiB on the wire)",
-				p.ID, p.State, p.Opens, p.Failures, p.Dropped(), p.Wire.MessagesReceived, p.Wire.WireBytesReceived>>10)
+			t.Logf("tab link to %d: %s, %d opens, %d failures, %d dropped, %d writer pauses, received %d messages (%d KiB on the wire)",
+				p.ID, p.State, p.Opens, p.Failures, p.Dropped(), p.WriterPauses, p.Wire.MessagesReceived, p.Wire.WireBytesReceived>>10)
 		}
 		t.Logf("the tab's exchange took %d ms", res.Millis)
 	case <-time.After(2 * waitTimeout):

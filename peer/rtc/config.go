@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/peer/wire"
 	"github.com/tabraft/tabraft/raft"
 	"github.com/tabraft/tabraft/signaling"
@@ -26,7 +24,7 @@ type Config struct {
 	Room string
 	// ICEServers are the STUN/TURN servers to use. Nil: those of the
 	// signaling server's welcome.
-	ICEServers []webrtc.ICEServer
+	ICEServers []ICEServer
 	// Logger receives the transport's logs. Nil discards them.
 	Logger *slog.Logger
 	// Seed seeds the jitter of the retry delays and the negotiation session

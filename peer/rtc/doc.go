@@ -1,7 +1,8 @@
-// Package rtc is tabraft's WebRTC transport (peer.Transport): one pion
-// peer connection and one data channel per pair of members, negotiated
-// through the signaling server. It runs natively and, compiled with
-// GOOS=js, in a browser tab, where pion wraps the browser's RTCPeerConnection.
+// Package rtc is tabraft's WebRTC transport (peer.Transport): one peer
+// connection and one data channel per pair of members, negotiated through
+// the signaling server. It runs natively on pion/webrtc and, compiled with
+// GOOS=js, in a browser tab on the browser's own RTCPeerConnection and
+// RTCDataChannel (through safejs, without pion).
 //
 //	t, err := rtc.New(ctx, rtc.Config{ID: 1, SignalURL: "wss://host/ws", Room: "demo"})
 //	t.Send(m)                  // never blocks
@@ -41,16 +42,11 @@
 //
 // The data channel is ordered and reliable. Natively it is detached (pion's
 // SettingEngine.DetachDataChannels) and read by one goroutine. Under GOOS=js
-// pion's OnMessage, and its detached channel built on it, run each message
-// on a new goroutine, and nothing in the API keeps their order. (In
-// Chromium, with ArrayBuffer data, Go's wasm scheduler happens to run each
-// such goroutine up to its first block before the next event, and the
-// browser test could not make them reorder; but a Blob, Firefox's default
-// binaryType, is read asynchronously and would be.) So the transport sets
-// binaryType to "arraybuffer" and installs its own onmessage handler, which
-// copies each message out of JavaScript without blocking and queues it in
-// event order for the one reading goroutine (a bounded queue:
-// MaxReceiveBytes). That goroutine feeds the connection's
+// the transport sets binaryType to "arraybuffer" (a Blob, Firefox's
+// default, would be read asynchronously) and its onmessage handler copies
+// each message out of JavaScript without blocking and queues it in event
+// order for the one reading goroutine (a bounded queue: MaxReceiveBytes).
+// That goroutine feeds the connection's
 // wire.Decoder and delivers to the Inbox. Across connections: queued
 // messages of a lost connection are dropped, never sent on the next one,
 // and the reader of a new connection starts only after the previous one has
@@ -74,7 +70,7 @@
 //
 // # Failures and reconnection
 //
-// A connection fails when pion reports the peer connection failed,
+// A connection fails when the peer connection reports failed,
 // disconnected or closed, when the data channel closes or a read or write
 // fails, when it is not open within ConnectTimeout, or when the peer sends
 // more than MaxDecodeErrors undecodable fragments. The member is reported
@@ -91,15 +87,21 @@
 // and its response. pion's SCTP sets the ceiling; the figures vary with the
 // machine's load. In headless Chromium (TestBrowser, TABRAFT_BROWSER_TEST=1)
 // two members of one tab and a native member exchange 1,000 messages per
-// pair, ten of them with 100 KiB entries, in 2.5 to 3.5 s.
+// pair, ten of them with 100 KiB entries, in 1.8 to 3.5 s.
 //
 // # Platforms
 //
-// Native-only pion settings live in platform_native.go (//go:build !js):
-// detached data channels, IPv4 UDP only with 4 MiB socket buffers (the
-// 208 KiB default overflowed under SCTP bursts), mDNS off, ICE timers,
-// pion's logs to slog, and with Config.Loopback loopback candidates only.
-// Under GOOS=js the browser makes those choices (platform_js.go).
+// The transport uses a small interface of peer connection and data channel
+// (conn.go), after the W3C API: pion implements it natively
+// (conn_native.go), the browser under GOOS=js (conn_js.go), so the browser
+// build links no pion, Go TLS, DTLS, ICE or SCTP. Native-only pion settings
+// live in platform_native.go: detached data channels, IPv4 UDP only with
+// 4 MiB socket buffers (the 208 KiB default overflowed under SCTP bursts),
+// mDNS off, ICE timers, pion's logs to slog, and with Config.Loopback
+// loopback candidates only. Under GOOS=js the browser makes those choices.
+// Config.ICEServers holds pion's ICEServer natively and the signaling
+// protocol's (same fields) under GOOS=js. Candidates travel as
+// RTCIceCandidateInit JSON, which is pion's ICECandidateInit's too.
 //
 // # Weak points
 //

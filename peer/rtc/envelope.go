@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/signaling"
 )
 
@@ -25,10 +23,10 @@ import (
 // protocol has no type of its own for it. Candidates are batched: those
 // gathered together travel in one relay, sparing the server's rate limit.
 type envelope struct {
-	Kind       string                    `json:"kind"`
-	Session    uint64                    `json:"session"`
-	SDP        string                    `json:"sdp,omitempty"`
-	Candidates []webrtc.ICECandidateInit `json:"candidates,omitempty"`
+	Kind       string          `json:"kind"`
+	Session    uint64          `json:"session"`
+	SDP        string          `json:"sdp,omitempty"`
+	Candidates []candidateInit `json:"candidates,omitempty"`
 }
 
 // Envelope kinds.

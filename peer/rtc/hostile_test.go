@@ -106,7 +106,7 @@ func (p *rawPeer) connect(session uint64) {
 				pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: env.SDP})
 			case kindCandidate:
 				for _, c := range env.Candidates {
-					pc.AddICECandidate(c)
+					pc.AddICECandidate(webrtc.ICECandidateInit(c))
 				}
 			}
 		}
@@ -148,7 +148,7 @@ func TestHostilePeer(t *testing.T) {
 	// Bad envelopes are ignored; a bogus offer fails that session only.
 	p.relay(signaling.TypeOffer, map[string]any{"kind": "answer", "session": 1, "sdp": "x"})
 	p.relay(signaling.TypeCandidate, "not an object")
-	p.relay(signaling.TypeCandidate, envelope{Kind: kindCandidate, Session: 9, Candidates: []webrtc.ICECandidateInit{{Candidate: "junk"}}})
+	p.relay(signaling.TypeCandidate, envelope{Kind: kindCandidate, Session: 9, Candidates: []candidateInit{{Candidate: "junk"}}})
 	p.relay(signaling.TypeOffer, envelope{Kind: kindOffer, Session: 5, SDP: "v=0\r\nthis is no sdp\r\n"})
 	waitFor(t, "the bogus offer to fail", func() bool { return peerStats(t, tr, 1).Failures == 1 })
 

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/peer/wire"
 	"github.com/tabraft/tabraft/raft"
 )
@@ -58,7 +56,7 @@ type evKind uint8
 
 const (
 	evRelay          evKind = iota + 1 // an envelope relayed by the signaling server
-	evLocalCandidate                   // pion gathered a local ICE candidate
+	evLocalCandidate                   // a local ICE candidate was gathered
 	evPCState                          // the peer connection changed state
 	evOpen                             // the data channel opened (and is detached natively)
 	evDown                             // the data channel closed or failed
@@ -71,8 +69,8 @@ type event struct {
 	kind  evKind
 	sess  *session
 	env   envelope
-	cand  webrtc.ICECandidateInit
-	state webrtc.PeerConnectionState
+	cand  candidateInit
+	state pcState
 	err   error
 }
 
@@ -103,7 +101,7 @@ type link struct {
 	timer      *time.Timer // retry, hello or connect timeout, by state
 	lastOffer  uint64      // answering side: the last session offered
 	prevReader chan struct{}
-	cands      []webrtc.ICECandidateInit // local candidates not yet relayed
+	cands      []candidateInit // local candidates not yet relayed
 	candSess   *session
 
 	// The send side, used by Send.
@@ -218,7 +216,7 @@ func (l *link) handle(e event) {
 		l.cands = append(l.cands, e.cand)
 	case evPCState:
 		switch e.state {
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateClosed:
+		case pcFailed, pcDisconnected, pcClosed:
 			l.fail(fmt.Errorf("peer connection %s", e.state))
 		}
 	case evOpen:
@@ -315,7 +313,7 @@ func (l *link) opened(s *session) {
 }
 
 // endSession tears the current connection down, dropping what waits to be
-// sent, and reports whether it was open. pion's Close runs on its own
+// sent, and reports whether it was open. Closing runs on its own
 // goroutine: it may take a while natively.
 func (l *link) endSession() bool {
 	s := l.sess
@@ -341,9 +339,9 @@ func (l *link) endSession() bool {
 	go func() {
 		defer l.t.wg.Done()
 		if dc != nil {
-			dc.Close()
+			dc.close()
 		}
-		s.pc.Close()
+		s.pc.close()
 	}()
 	return s.open
 }

@@ -5,12 +5,13 @@ import "sync"
 // maxMailbox bounds the events waiting for a link. Only events from the
 // signaling server can pile up (a hostile member flooding us with relays,
 // within the server's rate limit); past the bound they are dropped. Events
-// from pion are few per connection and always kept.
+// of the peer connection are few per connection and always kept.
 const maxMailbox = 1024
 
 // mailbox is a link's queue of events. Posting never blocks, so pion's
-// callbacks (js callbacks under GOOS=js) can post directly; the link's
-// goroutine takes the events in the order they were posted.
+// callbacks (the browser's event handlers under GOOS=js) can post
+// directly; the link's goroutine takes the events in the order they were
+// posted.
 type mailbox struct {
 	mu    sync.Mutex
 	evs   []event

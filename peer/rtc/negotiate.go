@@ -1,10 +1,6 @@
 package rtc
 
-import (
-	"fmt"
-
-	"github.com/pion/webrtc/v4"
-)
+import "fmt"
 
 // Negotiation. Of each pair of members, the one with the lower raft id
 // offers and the other answers: offers never cross, so there is no glare to
@@ -21,13 +17,13 @@ func (l *link) startOffer() {
 		return
 	}
 	l.sess = s
-	dc, err := s.pc.CreateDataChannel(channelLabel, nil)
+	dc, err := s.pc.createDataChannel(channelLabel)
 	if err != nil {
 		l.fail(fmt.Errorf("create data channel: %w", err))
 		return
 	}
 	l.wireChannel(s, dc)
-	l.sendDescription(s, kindOffer, func() (webrtc.SessionDescription, error) { return s.pc.CreateOffer(nil) })
+	l.sendDescription(s, kindOffer, s.pc.createOffer)
 }
 
 // retryLater schedules the next attempt after a failure that left no
@@ -74,23 +70,20 @@ func (l *link) answer(env envelope) {
 		return
 	}
 	l.sess = s
-	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) { l.wireChannel(s, dc) })
-	err = s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: env.SDP})
+	s.pc.onDataChannel(func(dc dataChannel) { l.wireChannel(s, dc) })
+	err = s.pc.setRemoteDescription(kindOffer, env.SDP)
 	if err != nil {
 		l.fail(fmt.Errorf("set offer: %w", err))
 		return
 	}
 	s.remoteSet = true
-	l.sendDescription(s, kindAnswer, func() (webrtc.SessionDescription, error) { return s.pc.CreateAnswer(nil) })
+	l.sendDescription(s, kindAnswer, s.pc.createAnswer)
 }
 
-// sendDescription creates the local offer or answer, sets it, and relays
-// it to the peer; the attempt then has ConnectTimeout to open.
-func (l *link) sendDescription(s *session, kind string, create func() (webrtc.SessionDescription, error)) {
-	desc, err := create()
-	if err == nil {
-		err = s.pc.SetLocalDescription(desc)
-	}
+// sendDescription creates the local offer or answer and sets it (create),
+// and relays it to the peer; the attempt then has ConnectTimeout to open.
+func (l *link) sendDescription(s *session, kind string, create func() (string, error)) {
+	sdp, err := create()
 	if err != nil {
 		l.fail(fmt.Errorf("%s: %w", kind, err))
 		return
@@ -98,7 +91,7 @@ func (l *link) sendDescription(s *session, kind string, create func() (webrtc.Se
 	l.setState(StateConnecting, s.id)
 	l.arm(l.t.cfg.ConnectTimeout)
 	l.log.Debug("sent "+kind, "session", s.id)
-	l.relay(envelope{Kind: kind, Session: s.id, SDP: desc.SDP})
+	l.relay(envelope{Kind: kind, Session: s.id, SDP: sdp})
 }
 
 // onAnswer takes the answer to the current offer.
@@ -108,7 +101,7 @@ func (l *link) onAnswer(env envelope) {
 		l.log.Debug("stale answer ignored", "session", env.Session)
 		return
 	}
-	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: env.SDP})
+	err := s.pc.setRemoteDescription(kindAnswer, env.SDP)
 	if err != nil {
 		l.fail(fmt.Errorf("set answer: %w", err))
 		return
@@ -135,9 +128,9 @@ func (l *link) onCandidates(env envelope) {
 	l.addCandidates(s, env.Candidates)
 }
 
-func (l *link) addCandidates(s *session, cands []webrtc.ICECandidateInit) {
+func (l *link) addCandidates(s *session, cands []candidateInit) {
 	for _, c := range cands {
-		if err := s.pc.AddICECandidate(c); err != nil {
+		if err := s.pc.addICECandidate(c); err != nil {
 			l.log.Debug("remote candidate refused", "session", s.id, "err", err)
 		}
 	}

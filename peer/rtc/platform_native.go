@@ -47,7 +47,7 @@ func (n bufferedNet) ListenUDP(network string, addr *net.UDPAddr) (transport.UDP
 // newAPI returns the pion API of a transport: detached data channels (read
 // by one goroutine, in order), IPv4 UDP with large socket buffers, no mDNS,
 // the configured ICE timers, and with Loopback only loopback candidates.
-func newAPI(cfg *Config) *webrtc.API {
+func newAPI(cfg *Config) rtcAPI {
 	var se webrtc.SettingEngine
 	se.DetachDataChannels()
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -61,7 +61,7 @@ func newAPI(cfg *Config) *webrtc.API {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	return pionAPI{webrtc.NewAPI(webrtc.WithSettingEngine(se))}
 }
 
 // detachReceiver reads a detached data channel: pion hands each message to
@@ -76,10 +76,6 @@ type detachReceiver struct {
 	rwc  datachannel.ReadWriteCloser
 	err  error
 	shut bool
-}
-
-func newReceiver(dc *webrtc.DataChannel, cfg *Config) receiver {
-	return &detachReceiver{dc: dc, maxMsg: maxDataChannelMessage}
 }
 
 // open detaches the channel. pion wants it done in the OnOpen callback.

@@ -60,7 +60,7 @@ func TestConnectionLoss(t *testing.T) {
 			if s == nil {
 				t.Fatal("no open session")
 			}
-			s.pc.Close()
+			s.pc.close()
 			waitUnreachable(t, by, other.ID())
 			waitUnreachable(t, other, by.ID())
 			waitFor(t, "a second connection", func() bool {

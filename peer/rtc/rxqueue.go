@@ -51,10 +51,14 @@ func (q *rxQueue) push(b []byte) {
 }
 
 // pushTooBig records a message that was too big to copy.
-func (q *rxQueue) pushTooBig() {
+func (q *rxQueue) pushTooBig() { q.pushErr(errRxTooBig) }
+
+// pushErr records a message that could not be taken: the queue fails with
+// err.
+func (q *rxQueue) pushErr(err error) {
 	q.mu.Lock()
 	if q.err == nil {
-		q.fail(errRxTooBig)
+		q.fail(err)
 	}
 	q.mu.Unlock()
 	q.wake()

@@ -4,8 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/peer/wire"
 )
 
@@ -39,11 +37,11 @@ type receiver interface {
 // link's goroutine owns the fields above mu.
 type session struct {
 	id      uint64 // the offerer's session number
-	pc      *webrtc.PeerConnection
+	pc      peerConn
 	started time.Time
 
-	remoteSet bool                      // the remote description is set
-	pending   []webrtc.ICECandidateInit // remote candidates received before it
+	remoteSet bool            // the remote description is set
+	pending   []candidateInit // remote candidates received before it
 	open      bool
 	q         *sendQueue // once open
 
@@ -51,15 +49,15 @@ type session struct {
 	low        chan struct{} // OnBufferedAmountLow, for the writer
 	readerDone chan struct{} // closed when the reader has returned
 
-	mu     sync.Mutex // guards dc, rx and closed: set from pion's callbacks
-	dc     *webrtc.DataChannel
+	mu     sync.Mutex // guards dc, rx and closed: set from callbacks
+	dc     dataChannel
 	rx     receiver
 	closed bool
 }
 
 // setChannel records the session's data channel; false if it already has
 // one or has ended.
-func (s *session) setChannel(dc *webrtc.DataChannel, rx receiver) bool {
+func (s *session) setChannel(dc dataChannel, rx receiver) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.dc != nil {
@@ -69,14 +67,14 @@ func (s *session) setChannel(dc *webrtc.DataChannel, rx receiver) bool {
 	return true
 }
 
-func (s *session) channel() (*webrtc.DataChannel, receiver) {
+func (s *session) channel() (dataChannel, receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dc, s.rx
 }
 
 // shut marks the session ended and returns its channel, if any.
-func (s *session) shut() (*webrtc.DataChannel, receiver) {
+func (s *session) shut() (dataChannel, receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -85,7 +83,7 @@ func (s *session) shut() (*webrtc.DataChannel, receiver) {
 
 // newSession makes a peer connection whose callbacks post to the link.
 func (l *link) newSession(id uint64) (*session, error) {
-	pc, err := l.t.api.NewPeerConnection(webrtc.Configuration{ICEServers: l.t.iceServers()})
+	pc, err := l.t.api.newPeerConn(l.t.iceServers(), l.t.ctx.Done())
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +95,10 @@ func (l *link) newSession(id uint64) (*session, error) {
 		low:        make(chan struct{}, 1),
 		readerDone: make(chan struct{}),
 	}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			l.box.post(event{kind: evLocalCandidate, sess: s, cand: c.ToJSON()})
-		}
+	pc.onICECandidate(func(c candidateInit) {
+		l.box.post(event{kind: evLocalCandidate, sess: s, cand: c})
 	})
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+	pc.onConnectionStateChange(func(st pcState) {
 		l.box.post(event{kind: evPCState, sess: s, state: st})
 	})
 	return s, nil
@@ -111,28 +107,28 @@ func (l *link) newSession(id uint64) (*session, error) {
 // wireChannel sets up a data channel as soon as it exists: the receiver
 // (under GOOS=js it must be in place before the first message event), the
 // backpressure signal and the open and close callbacks.
-func (l *link) wireChannel(s *session, dc *webrtc.DataChannel) {
-	if dc.Label() != channelLabel {
-		l.log.Debug("unexpected data channel refused", "label", dc.Label())
-		dc.Close()
+func (l *link) wireChannel(s *session, dc dataChannel) {
+	if dc.label() != channelLabel {
+		l.log.Debug("unexpected data channel refused", "label", dc.label())
+		dc.close()
 		return
 	}
-	rx := newReceiver(dc, &l.t.cfg)
+	rx := dc.newReceiver(&l.t.cfg)
 	if !s.setChannel(dc, rx) {
 		rx.close()
-		dc.Close()
+		dc.close()
 		return
 	}
-	dc.SetBufferedAmountLowThreshold(l.t.cfg.LowWater)
-	dc.OnBufferedAmountLow(func() {
+	dc.setBufferedAmountLowThreshold(l.t.cfg.LowWater)
+	dc.onBufferedAmountLow(func() {
 		select {
 		case s.low <- struct{}{}:
 		default:
 		}
 	})
-	dc.OnClose(func() { l.box.post(event{kind: evDown, sess: s, err: errChannelClosed}) })
-	dc.OnOpen(func() { l.channelOpen(s, rx) })
-	if dc.ReadyState() == webrtc.DataChannelStateOpen {
+	dc.onClose(func() { l.box.post(event{kind: evDown, sess: s, err: errChannelClosed}) })
+	dc.onOpen(func() { l.channelOpen(s, rx) })
+	if dc.isOpen() {
 		l.channelOpen(s, rx) // a duplicate evOpen is ignored
 	}
 }
@@ -213,7 +209,7 @@ func (l *link) read(s *session, rx receiver, prev <-chan struct{}) {
 // write is a connection's writer: it hands the queued fragments to the
 // data channel in order, pausing while more than HighWater bytes wait in
 // the channel's buffer.
-func (l *link) write(s *session, dc *webrtc.DataChannel) {
+func (l *link) write(s *session, dc dataChannel) {
 	defer l.t.wg.Done()
 	high := l.t.cfg.HighWater
 	poll := time.NewTimer(bufferPoll)
@@ -230,7 +226,7 @@ func (l *link) write(s *session, dc *webrtc.DataChannel) {
 			}
 		}
 		for _, f := range it.frags {
-			for dc.BufferedAmount() > high {
+			for dc.bufferedAmount() > high {
 				l.c.writerPauses.Add(1)
 				poll.Reset(bufferPoll)
 				select {
@@ -240,7 +236,7 @@ func (l *link) write(s *session, dc *webrtc.DataChannel) {
 					return
 				}
 			}
-			if err := dc.Send(f); err != nil {
+			if err := dc.send(f); err != nil {
 				l.box.post(event{kind: evDown, sess: s, err: err})
 				return
 			}

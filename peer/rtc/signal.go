@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/signaling"
 	"github.com/tabraft/tabraft/signaling/client"
 )
@@ -153,10 +151,10 @@ func (t *Transport) relay(to string, env envelope) error {
 }
 
 // iceServersOf converts the signaling server's ICE servers.
-func iceServersOf(ss []signaling.ICEServer) []webrtc.ICEServer {
-	out := make([]webrtc.ICEServer, 0, len(ss))
+func iceServersOf(ss []signaling.ICEServer) []ICEServer {
+	out := make([]ICEServer, 0, len(ss))
 	for _, s := range ss {
-		is := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
+		is := ICEServer{URLs: s.URLs, Username: s.Username}
 		if s.Credential != "" {
 			is.Credential = s.Credential
 		}

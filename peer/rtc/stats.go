@@ -100,7 +100,7 @@ func (l *link) stats() PeerStats {
 	if s := l.liveSession(); s != nil {
 		p.QueuedBytes, p.QueuedMessages = s.q.len()
 		if dc, _ := s.channel(); dc != nil {
-			p.BufferedAmount = dc.BufferedAmount()
+			p.BufferedAmount = dc.bufferedAmount()
 		}
 	}
 	c := &l.c

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/raft"
 	"github.com/tabraft/tabraft/signaling/client"
 )
@@ -31,7 +29,7 @@ type Transport struct {
 	cfg     Config
 	log     *slog.Logger
 	self    string // signaling member id
-	api     *webrtc.API
+	api     rtcAPI
 	backoff *backoff
 
 	ctx    context.Context // canceled by Close
@@ -46,7 +44,7 @@ type Transport struct {
 	mu      sync.Mutex
 	links   map[raft.NodeID]*link // the members in the room
 	gone    map[raft.NodeID]*link // links removed whose goroutine may still run
-	ice     []webrtc.ICEServer
+	ice     []ICEServer
 	sig     *client.Client // the current signaling connection, or nil
 	sigUp   bool
 	closed  bool
@@ -267,7 +265,7 @@ func (t *Transport) forget(l *link) {
 // nextSession returns a new session number for an offer.
 func (t *Transport) nextSession() uint64 { return t.session.Add(1) }
 
-func (t *Transport) iceServers() []webrtc.ICEServer {
+func (t *Transport) iceServers() []ICEServer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.ice

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/tabraft/tabraft/raft"
 	"github.com/tabraft/tabraft/signaling"
 )
@@ -194,7 +192,7 @@ func TestEnvelopes(t *testing.T) {
 		{signaling.TypeOffer, envelope{Kind: kindOffer, Session: 1, SDP: "v=0"}},
 		{signaling.TypeOffer, envelope{Kind: kindHello}},
 		{signaling.TypeAnswer, envelope{Kind: kindAnswer, Session: 1, SDP: "v=0"}},
-		{signaling.TypeCandidate, envelope{Kind: kindCandidate, Session: 1, Candidates: []webrtc.ICECandidateInit{{Candidate: "c"}}}},
+		{signaling.TypeCandidate, envelope{Kind: kindCandidate, Session: 1, Candidates: []candidateInit{{Candidate: "c"}}}},
 	}
 	for _, g := range good {
 		b, _ := json.Marshal(g.env)
