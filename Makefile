@@ -47,7 +47,7 @@ sim:
 # unit tests (through wasmbrowsertest), then native tests driving the browser.
 browser:
 	./scripts/ensure-chromium.sh
-	./scripts/jstest.sh -count=1 ./wasm/idbstore ./peer/wire ./peer/board
+	./scripts/jstest.sh -count=1 ./wasm/idbstore ./peer/wire ./peer/board ./peer/rtc
 	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
 		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client
 

@@ -21,10 +21,10 @@
 // the memory a Decoder holds is bounded by its Limits.
 //
 // Fragments must be fed in the order they were sent, as a reliable ordered
-// data channel delivers them. Under GOOS=js pion runs each OnMessage callback
-// on a new goroutine, so a transport must restore that order (detached data
-// channels, or one goroutine reading a queue); fragments fed out of order are
-// rejected with ErrSequence, never silently misassembled.
+// data channel delivers them: a transport feeds one connection's Decoder
+// from one goroutine (peer/rtc reads a detached channel natively, and a
+// queue filled in event order in the browser). Fragments fed out of order
+// are rejected with ErrSequence, never silently misassembled.
 //
 // # Format, version 1
 //
