@@ -1,0 +1,239 @@
+//go:build js
+
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tabraft/tabraft/peer"
+	"github.com/tabraft/tabraft/peer/rtc"
+	"github.com/tabraft/tabraft/raft"
+)
+
+// ReadyHook is the global function the loader (web/tabraft.js) defines
+// before it runs the program: Expose calls it, from a microtask, with the
+// API object once globalThis.tabraft is set.
+const ReadyHook = "__tabraftReady"
+
+// Timeouts of the API's calls that have no timeout of their own.
+const (
+	joinTimeout    = 30 * time.Second // picking an id, opening the storage, joining the room
+	restartTimeout = 30 * time.Second // a new transport joins the room
+	leaveTimeout   = 10 * time.Second
+	pageHideLeave  = 5 * time.Second // the tab is likely gone before
+)
+
+// api is the page's tabraft object: its members, for pagehide.
+type api struct {
+	rt  *jsRuntime
+	log *slog.Logger
+
+	mu      sync.Mutex
+	members map[*Member]bool
+}
+
+// Expose sets globalThis.tabraft to the API of web/tabraft.d.ts, makes the
+// page's members leave on pagehide, and tells the loader (ReadyHook).
+func Expose() error {
+	rt, err := newRuntime()
+	if err != nil {
+		return err
+	}
+	a := &api{rt: rt, log: rt.consoleLogger(slog.LevelInfo), members: map[*Member]bool{}}
+	obj, err := rt.object.New()
+	if err != nil {
+		return err
+	}
+	if err := obj.Set("version", version()); err != nil {
+		return err
+	}
+	join, err := rt.function(a.log, "join", a.join)
+	if err != nil {
+		return err
+	}
+	if err := obj.Set("join", join.Value()); err != nil {
+		return err
+	}
+	if _, err := rt.object.Call("freeze", obj); err != nil {
+		return err
+	}
+	if err := rt.global.Set("tabraft", obj); err != nil {
+		return err
+	}
+	if err := a.onPageHide(); err != nil {
+		a.log.Warn("members will not leave when the page goes away", "err", err)
+	}
+	if hook := field(rt.global, ReadyHook); hook.Type() == safejs.TypeFunction {
+		if err := rt.later(hook, obj); err != nil {
+			return fmt.Errorf("calling the loader back: %w", err)
+		}
+	}
+	return nil
+}
+
+// onPageHide makes every member leave when the page is hidden for good
+// (closed, reloaded, navigated away). The tab may be gone before leave
+// completes: it is started, not awaited. (visibilitychange, a tab merely
+// hidden, is left alone for now.)
+func (a *api) onPageHide() error {
+	fn, err := a.rt.function(a.log, "pagehide", func(safejs.Value, []safejs.Value) any {
+		a.mu.Lock()
+		var ms []*Member
+		for m := range a.members {
+			ms = append(ms, m)
+		}
+		a.mu.Unlock()
+		for _, m := range ms {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), pageHideLeave)
+				defer cancel()
+				_ = m.Leave(ctx)
+			}()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = a.rt.global.Call("addEventListener", "pagehide", fn.Value())
+	return err
+}
+
+// joinArgs are join()'s options, read in the caller's stack.
+type joinArgs struct {
+	opts     Options
+	explicit raft.NodeID
+	persist  bool
+}
+
+func (a *api) join(_ safejs.Value, args []safejs.Value) any {
+	ja, err := a.joinOptions(args)
+	if err != nil {
+		return a.rt.rejected(fmt.Errorf("join: %w", err))
+	}
+	return a.rt.promise(func() (any, error) { return a.start(ja) })
+}
+
+func (a *api) joinOptions(args []safejs.Value) (joinArgs, error) {
+	var ja joinArgs
+	o := safejs.Undefined()
+	if len(args) > 0 {
+		o = args[0]
+	}
+	if !absent(o) && o.Type() != safejs.TypeObject {
+		return ja, errors.New("options must be an object")
+	}
+	var err error
+	var id, level string
+	var voters, deadMs int
+	if ja.opts.Signal, err = optString(o, "signal", ""); err != nil {
+		return ja, err
+	}
+	if ja.opts.Room, err = optString(o, "room", DefaultRoom); err != nil {
+		return ja, err
+	}
+	if ja.opts.Room == "" {
+		return ja, errors.New("room must not be empty")
+	}
+	if id, err = optString(o, "id", ""); err != nil {
+		return ja, err
+	}
+	if id != "" {
+		if ja.explicit, err = peer.ParseID(id); err != nil || ja.explicit == raft.None {
+			return ja, fmt.Errorf("id %q is not a member id (lower-case hexadecimal, not 0)", id)
+		}
+	}
+	if ja.persist, err = optBool(o, "persist", true); err != nil {
+		return ja, err
+	}
+	if voters, err = optNumber(o, "targetVoters", DefaultTargetVoters); err != nil {
+		return ja, err
+	}
+	ja.opts.TargetVoters = voters
+	if deadMs, err = optNumber(o, "deadTimeoutMs", int(DefaultDeadTimeout/time.Millisecond)); err != nil {
+		return ja, err
+	}
+	ja.opts.DeadTimeout = time.Duration(deadMs) * time.Millisecond
+	if level, err = optString(o, "logLevel", "info"); err != nil {
+		return ja, err
+	}
+	if ja.opts.LogLevel, err = ParseLogLevel(level); err != nil {
+		return ja, err
+	}
+	if ja.opts.Signal == "" {
+		loc := field(a.rt.global, "location")
+		proto, _ := optString(loc, "protocol", "")
+		host, _ := optString(loc, "host", "")
+		if host == "" {
+			return ja, errors.New("no signal URL, and the page has no host to default to")
+		}
+		ja.opts.Signal = DefaultSignalURL(proto, host)
+	}
+	ja.opts.Persist = ja.persist
+	ja.opts.ID = 1 // checked by withDefaults below; the real id is picked later
+	if _, err := ja.opts.withDefaults(); err != nil {
+		return ja, err
+	}
+	ja.opts.ID = raft.None
+	return ja, nil
+}
+
+// start picks the member's id, opens its storage and joins the room.
+func (a *api) start(ja joinArgs) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	defer cancel()
+	log := a.rt.consoleLogger(ja.opts.LogLevel)
+	durable := ja.persist && durableStorage
+	id, release, err := a.rt.identity(ctx, log, ja.opts.Room, ja.explicit, durable)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	store, err := openStorage(ctx, log, ja.persist, ja.opts.Room, id)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("join: opening the storage: %w", err)
+	}
+	opts := ja.opts
+	opts.ID = id
+	var m *Member
+	env := Env{
+		Logger:  log,
+		Storage: store,
+		Dial: func(ctx context.Context) (Transport, error) {
+			return rtc.New(ctx, rtc.Config{ID: id, SignalURL: opts.Signal, Room: opts.Room, Logger: log})
+		},
+		OnLeft: func() {
+			release()
+			a.mu.Lock()
+			delete(a.members, m)
+			a.mu.Unlock()
+		},
+	}
+	m, err = Join(ctx, opts, env)
+	if err != nil {
+		if c, ok := store.(io.Closer); ok {
+			_ = c.Close()
+		}
+		release()
+		return nil, err
+	}
+	obj, err := a.memberObject(m, log)
+	if err != nil {
+		lctx, lcancel := context.WithTimeout(context.Background(), leaveTimeout)
+		defer lcancel()
+		_ = m.Leave(lctx)
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	a.mu.Lock()
+	a.members[m] = true
+	a.mu.Unlock()
+	log.Info("joined", "signal", opts.Signal, "durable", durable)
+	return obj, nil
+}
