@@ -25,7 +25,9 @@ type memRoom struct {
 	in  map[raft.NodeID]bool
 }
 
-func newMemRoom() *memRoom { return &memRoom{net: peer.NewMemNetwork(1024), in: map[raft.NodeID]bool{}} }
+func newMemRoom() *memRoom {
+	return &memRoom{net: peer.NewMemNetwork(1024), in: map[raft.NodeID]bool{}}
+}
 
 type memTransport struct {
 	*peer.MemTransport
