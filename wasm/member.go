@@ -12,6 +12,7 @@ import (
 
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/peer/board"
+	"github.com/tabraft/tabraft/peer/rtc"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -127,7 +128,7 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 	}
 	var voters []raft.NodeID
 	if found {
-		if others := tr.Members(); len(others) == 0 {
+		if others := roster(ctx, tr); len(others) == 0 {
 			voters = []raft.NodeID{m.opts.ID}
 			m.log.Info("founding a new cluster: nobody else in the room")
 		} else {
@@ -167,6 +168,35 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 		m.admit(hctx, r)
 	}()
 	return r, nil
+}
+
+// welcomeWait bounds the wait for the room's welcome; settleWait is how
+// long an empty room is looked at again after it (see roster).
+const (
+	welcomeWait = 5 * time.Second
+	settleWait  = 50 * time.Millisecond
+)
+
+// roster returns the other members in the room once the transport handled
+// the room's welcome: rtc.New returns before its goroutine records the
+// welcome's member list (Stats().Joins counts the welcomes handled, just
+// before their members are added), so an empty Members() right after it
+// may be a room not yet seen rather than an empty one.
+func roster(ctx context.Context, tr Transport) []raft.NodeID {
+	s, ok := tr.(interface{ Stats() rtc.Stats })
+	if !ok {
+		return tr.Members()
+	}
+	ctx, cancel := context.WithTimeout(ctx, welcomeWait)
+	defer cancel()
+	_ = poll(ctx, func() bool { return s.Stats().Joins > 0 })
+	if others := tr.Members(); len(others) > 0 {
+		return others
+	}
+	sctx, scancel := context.WithTimeout(ctx, settleWait)
+	defer scancel()
+	_ = poll(sctx, func() bool { return len(tr.Members()) > 0 })
+	return tr.Members()
 }
 
 // watch waits for the run's node to stop and reports it.

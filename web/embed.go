@@ -10,8 +10,10 @@ import (
 )
 
 // files are the static pages. Add new files to the pattern.
+// tabraft.js is the loader of the browser member (the wasm the server
+// serves from -wasm-dir); tabraft.d.ts its API, for the pages' type checks.
 //
-//go:embed index.html
+//go:embed index.html app.js style.css tabraft.js tabraft.d.ts
 var files embed.FS
 
 // FS returns the pages, rooted at the site root.
