@@ -541,11 +541,18 @@ class Page {
     for (const id of this.remote.keys()) if (this.freshRemote(id)) ids.add(id);
     const order = [...ids].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
 
-    // The leader's view: ours, or the leader tab's if it runs in this browser.
+    // The leader's view: ours, or the leader tab's if it runs in this
+    // browser (the one this member follows, else the latest term's).
     let lview = st.progress ? st : null;
     if (!lview && st.leader) {
       const r = this.freshRemote(st.leader);
       if (r && r.progress) lview = r;
+    }
+    if (!lview) {
+      for (const id of this.remote.keys()) {
+        const r = this.freshRemote(id);
+        if (r && r.progress && r.role === "leader" && (!lview || r.term > lview.term)) lview = r;
+      }
     }
 
     const box = $("members");
@@ -619,7 +626,8 @@ class Page {
       const pct = Math.max(0, Math.min(100, (prog.match / last) * 100));
       card.bar.style.width = `${pct}%`;
       card.barBox.classList.toggle("behind", prog.match < lview.lastIndex);
-      setText(card.match, `match ${prog.match} / ${lview.lastIndex}${prog.state === "replicate" ? "" : ` · ${prog.state}`}`);
+      const state = prog.state === "replicate" || id === lview.id ? "" : ` · ${prog.state}`;
+      setText(card.match, `match ${prog.match} / ${lview.lastIndex}${state}`);
       card.match.title = `the leader's view: match ${prog.match}, next ${prog.next}, ${prog.state}`;
       setText(card.heard, id === lview.id ? "" : `heard ${fmtMs(prog.lastHeardMs)} ago`);
       setAttr(card.el, "data-match", prog.match);
@@ -638,7 +646,8 @@ class Page {
       link = p ? (p.connected ? "open" : "closed") : "none";
     }
     setAttr(card.el, "data-connected", self ? "self" : link);
-    setText(card.link, self ? "this tab" : link === "open" ? "channel open" : link === "closed" ? "channel closed" : "no channel");
+    setText(card.link, self ? "this tab" : link === "open" ? "link open" : link === "closed" ? "link closed" : "no link");
+    card.link.title = self ? "" : "this tab's data channel to it";
     setAttr(card.link, "data-link", self ? "self" : link);
   }
 
