@@ -89,7 +89,7 @@ func Join(ctx context.Context, opts Options, env Env) (*Member, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("room", opts.Room, "member", peer.FormatID(opts.ID))
+	log = log.With("room", opts.Room) // the node and the transport name the member
 	b := newBus(log)
 	sm := newMachine(b)
 	store, err := newObserved(env.Storage, sm, b)
@@ -402,22 +402,25 @@ func (m *Member) TransferLeadership(ctx context.Context, to raft.NodeID) error {
 	if err != nil {
 		return err
 	}
-	if to == m.opts.ID {
-		st, err := r.node.Status(ctx)
-		if err == nil && st.Lead == to {
-			return nil
-		}
+	before, err := r.node.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if before.Lead == to {
+		return nil
 	}
 	if err := r.node.TransferLeadership(ctx, to); err != nil {
 		return err
 	}
+	// Done when the leader this member knows is the target, or (no target)
+	// any voter but the one that led before.
 	wait := retryBase
 	for {
 		st, err := r.node.Status(ctx)
 		if err != nil {
 			return err
 		}
-		if st.Lead != raft.None && (st.Lead == to || to == raft.None && st.Lead != m.opts.ID) {
+		if st.Lead != raft.None && (st.Lead == to || to == raft.None && st.Lead != before.Lead) {
 			return nil
 		}
 		select {
