@@ -401,7 +401,7 @@ class Page {
     setText(role, st.role);
     setAttr(role, "data-role", st.role);
     setText($("term"), st.term);
-    setText($("leader"), st.leader ? (st.leader === st.id ? `${st.leader} (this tab)` : st.leader) : "none");
+    setText($("leader"), st.leader ? (st.leader === st.id ? `${st.leader} (you)` : st.leader) : "none");
     setText($("commit"), st.commit);
     setText($("applied"), st.applied);
     this.showState(st.hash, st.version);
