@@ -583,7 +583,9 @@ class Page {
     if (st.learners.length) parts.push(`${st.learners.length} learner${st.learners.length === 1 ? "" : "s"}`);
     parts.push(`${ids.size} in the room`);
     setText($("cluster-summary"), parts.join(" · "));
-    $("alone-hint").hidden = !(ids.size === 1 && st.role !== "stopped");
+    const alone = ids.size === 1 && st.role !== "stopped";
+    $("alone-hint").hidden = !alone;
+    document.body.classList.toggle("alone", alone);
   }
 
   renderCard(card, id, st, lview) {
