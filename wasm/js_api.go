@@ -34,6 +34,10 @@ const (
 type api struct {
 	rt  *jsRuntime
 	log *slog.Logger
+	// dial connects a member's transport; open opens its storage (the
+	// browser's in Expose, in-memory ones in tests).
+	dial func(opts Options, log *slog.Logger) func(context.Context) (Transport, error)
+	open func(ctx context.Context, log *slog.Logger, persist bool, room string, id raft.NodeID) (peer.Storage, error)
 
 	mu      sync.Mutex
 	members map[*Member]bool
@@ -46,22 +50,9 @@ func Expose() error {
 	if err != nil {
 		return err
 	}
-	a := &api{rt: rt, log: rt.consoleLogger(slog.LevelInfo), members: map[*Member]bool{}}
-	obj, err := rt.object.New()
+	a := newAPI(rt, dialRTC, openStorage)
+	obj, err := a.object()
 	if err != nil {
-		return err
-	}
-	if err := obj.Set("version", version()); err != nil {
-		return err
-	}
-	join, err := rt.function(a.log, "join", a.join)
-	if err != nil {
-		return err
-	}
-	if err := obj.Set("join", join.Value()); err != nil {
-		return err
-	}
-	if _, err := rt.object.Call("freeze", obj); err != nil {
 		return err
 	}
 	if err := rt.global.Set("tabraft", obj); err != nil {
@@ -76,6 +67,41 @@ func Expose() error {
 		}
 	}
 	return nil
+}
+
+func newAPI(rt *jsRuntime, dial func(Options, *slog.Logger) func(context.Context) (Transport, error),
+	open func(context.Context, *slog.Logger, bool, string, raft.NodeID) (peer.Storage, error)) *api {
+	return &api{rt: rt, log: rt.consoleLogger(slog.LevelInfo), dial: dial, open: open, members: map[*Member]bool{}}
+}
+
+// dialRTC connects members through the signaling server and WebRTC.
+func dialRTC(opts Options, log *slog.Logger) func(context.Context) (Transport, error) {
+	return func(ctx context.Context) (Transport, error) {
+		return rtc.New(ctx, rtc.Config{ID: opts.ID, SignalURL: opts.Signal, Room: opts.Room, Logger: log})
+	}
+}
+
+// object builds the frozen tabraft object: version and join.
+func (a *api) object() (safejs.Value, error) {
+	rt := a.rt
+	obj, err := rt.object.New()
+	if err != nil {
+		return safejs.Value{}, err
+	}
+	if err := obj.Set("version", version()); err != nil {
+		return safejs.Value{}, err
+	}
+	join, err := rt.function(a.log, "join", a.join)
+	if err != nil {
+		return safejs.Value{}, err
+	}
+	if err := obj.Set("join", join.Value()); err != nil {
+		return safejs.Value{}, err
+	}
+	if _, err := rt.object.Call("freeze", obj); err != nil {
+		return safejs.Value{}, err
+	}
+	return obj, nil
 }
 
 // onPageHide makes every member leave when the page is hidden for good
@@ -195,7 +221,7 @@ func (a *api) start(ja joinArgs) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	store, err := openStorage(ctx, log, ja.persist, ja.opts.Room, id)
+	store, err := a.open(ctx, log, ja.persist, ja.opts.Room, id)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("join: opening the storage: %w", err)
@@ -206,9 +232,7 @@ func (a *api) start(ja joinArgs) (any, error) {
 	env := Env{
 		Logger:  log,
 		Storage: store,
-		Dial: func(ctx context.Context) (Transport, error) {
-			return rtc.New(ctx, rtc.Config{ID: id, SignalURL: opts.Signal, Room: opts.Room, Logger: log})
-		},
+		Dial:    a.dial(opts, log),
 		OnLeft: func() {
 			release()
 			a.mu.Lock()

@@ -584,17 +584,25 @@ func (m *Member) leaveCluster(ctx context.Context, r *run) {
 	if removed() {
 		return
 	}
-	cc := raft.ConfChange{Changes: []raft.ConfChangeSingle{{Type: raft.RemoveMember, Node: self}}}
-	err := poll(rctx, func() bool {
-		err := r.node.ChangeMembers(rctx, cc)
-		return err == nil || !errors.Is(err, raft.ErrNoLeader) && !errors.Is(err, raft.ErrConfChangePending) &&
-			!errors.Is(err, raft.ErrProposalDropped)
-	})
-	if err == nil {
-		err = poll(rctx, removed)
+	if cs, err := r.node.Members(rctx); err == nil && len(cs.Voters) == 1 && cs.Voters[0] == self && len(cs.VotersOutgoing) == 0 {
+		return // the last voter: nobody to hand the cluster to
 	}
-	if err != nil {
-		m.log.Warn("leave: removal not seen", "err", err)
+	cc := raft.ConfChange{Changes: []raft.ConfChangeSingle{{Type: raft.RemoveMember, Node: self}}}
+	var cerr error
+	err := poll(rctx, func() bool {
+		cerr = r.node.ChangeMembers(rctx, cc)
+		return cerr == nil || !errors.Is(cerr, raft.ErrNoLeader) && !errors.Is(cerr, raft.ErrConfChangePending) &&
+			!errors.Is(cerr, raft.ErrProposalDropped)
+	})
+	switch {
+	case err == nil && cerr != nil:
+		m.log.Warn("leave: removal refused", "err", cerr)
+	case err == nil:
+		if err := poll(rctx, removed); err != nil {
+			m.log.Warn("leave: removal not seen", "err", err)
+		}
+	default:
+		m.log.Warn("leave: removal not proposed", "err", fmt.Errorf("%w (last: %w)", err, cerr))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -204,7 +205,11 @@ func TestProposeBatchInOrder(t *testing.T) {
 	for i := 1; i < len(res); i++ {
 		if res[i].Version <= res[i-1].Version {
 			// Natively goroutines may be preempted; under GOOS=js they are not.
-			t.Logf("op %d applied at version %d, before op %d (%d)", i, res[i].Version, i-1, res[i-1].Version)
+			report := t.Logf
+			if runtime.GOOS == "js" {
+				report = t.Errorf
+			}
+			report("op %d applied at version %d, before op %d (%d)", i, res[i].Version, i-1, res[i-1].Version)
 		}
 	}
 	converged(t, ms[1].Cells(), ms...)
