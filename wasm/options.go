@@ -44,8 +44,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TargetVoters == 0 {
 		o.TargetVoters = DefaultTargetVoters
 	}
-	if o.TargetVoters < 1 || o.TargetVoters > 15 {
-		return o, fmt.Errorf("targetVoters must be 1 to 15, not %d", o.TargetVoters)
+	if o.TargetVoters < 1 || o.TargetVoters > 15 || o.TargetVoters%2 == 0 {
+		return o, fmt.Errorf("targetVoters must be odd, 1 to 15, not %d", o.TargetVoters)
 	}
 	if o.DeadTimeout == 0 {
 		o.DeadTimeout = DefaultDeadTimeout

@@ -69,6 +69,12 @@ func (l *link) Inbox() <-chan raft.Message { return l.inbox }
 // Unreachable implements peer.Transport.
 func (l *link) Unreachable() <-chan raft.NodeID { return l.inner.Unreachable() }
 
+// Members returns the other members in the room (the node's roster).
+func (l *link) Members() []raft.NodeID { return l.inner.Members() }
+
+// Connected returns the members with an open link.
+func (l *link) Connected() []raft.NodeID { return l.inner.Connected() }
+
 // Close implements peer.Transport.
 func (l *link) Close() error {
 	l.once.Do(func() { close(l.done) })
