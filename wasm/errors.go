@@ -25,21 +25,22 @@ var (
 // Message is the text of the JavaScript Error an error rejects with:
 // "tabraft: " and a short description, the well-known cases named as
 // web/tabraft.d.ts lists them ("tabraft: no leader", "tabraft: member
-// stopped", "tabraft: invalid op: ...", "tabraft: timeout").
+// stopped", "tabraft: invalid op: ...", "tabraft: timeout"). After a
+// timeout, a write's outcome is unknown: it may still be applied.
 func Message(err error) string {
 	switch {
 	case err == nil:
 		return "tabraft: no error"
+	case errors.Is(err, raft.ErrNoLeader): // before the timeout: a retried "no leader" ends with one
+		return "tabraft: no leader"
 	case errors.Is(err, context.DeadlineExceeded):
-		return "tabraft: timeout (the outcome of a write is unknown)"
+		return "tabraft: timeout"
 	case errors.Is(err, peer.ErrStopped):
 		return "tabraft: member stopped"
 	case errors.Is(err, ErrLeft):
 		return "tabraft: member left"
 	case errors.Is(err, peer.ErrRemoved):
 		return "tabraft: member removed from the cluster (the outcome of a write is unknown)"
-	case errors.Is(err, raft.ErrNoLeader):
-		return "tabraft: no leader"
 	case errors.Is(err, raft.ErrProposalDropped):
 		return "tabraft: proposal dropped (leadership changing or too much uncommitted)"
 	case errors.Is(err, context.Canceled):

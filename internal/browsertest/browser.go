@@ -173,3 +173,10 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// DoActions runs chromedp actions in tab (navigation, input…).
+func DoActions(tab *Tab, actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(tab.ctx, EvalTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
