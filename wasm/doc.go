@@ -1,19 +1,64 @@
 // Package wasm is tabraft's browser member: it turns a tab into a Raft
 // member of a room and exposes it to JavaScript as the API described by
-// web/tabraft.d.ts (join, propose, read, status, events…).
+// web/tabraft.d.ts (join, propose, read, status, events…). cmd/tabraft-wasm
+// is its main; web/tabraft.js loads it.
 //
-// The package has two layers. The portable one (files without a build
-// constraint) is the member itself: a peer.Node applying the shared board
-// (peer/board), started on a storage that outlives it (stop and restart
-// reuse it), behind a transport wrapper that counts messages and can cut
-// the member off (disconnect), with events (role, term, membership,
-// applied, restored, error) observed from the node's Ready batches and
-// delivered by a goroutine of their own. It runs natively too, which is how
-// its tests run. The JavaScript layer (files built with GOOS=js) turns that
-// member into Promises and callbacks through hack-pad/safejs: every method
-// that waits returns a Promise whose executor starts a goroutine, callbacks
-// are delivered with queueMicrotask so that they never run inside Go's
-// stack, the tab's member id lives in sessionStorage (one per tab and room),
-// a Web Lock keeps a duplicated tab from running the same member twice, logs
-// go to the browser console and pagehide makes the member leave.
+// # Layers
+//
+// The portable layer (files without a build constraint) is the member
+// itself, Member: a peer.Node applying the shared board (peer/board), on a
+// storage that outlives the node (stop and restart reuse it), behind a
+// transport wrapper that counts messages, notes when each member was last
+// heard from and can cut the member off (disconnect). It runs natively too,
+// which is how most of its tests run (over peer.MemNetwork); they also run
+// compiled for the browser (scripts/jstest.sh ./wasm).
+//
+// The JavaScript layer (files built with GOOS=js) turns a Member into the
+// API through hack-pad/safejs: every method that waits returns a Promise
+// whose executor only starts a goroutine; errors reject with an Error whose
+// message starts with "tabraft: " (see Message); values cross as JSON
+// (JSON.parse of what Go marshalled: numbers are float64, indexes stay
+// below 2^53). Event callbacks run from queueMicrotask, never inside Go's
+// stack, so a callback that throws is the page's problem only.
+//
+// # Events
+//
+// The node hands the state machine commands without their index, so the
+// storage is wrapped too: it sees every Ready before the node applies it,
+// which gives the role, term and membership events and the index and term
+// of each applied entry. Entries that are not board operations (a new
+// leader's empty entry, configuration changes) get applied events with a
+// null op. The events are queued without blocking the node and delivered in
+// order by a goroutine of the member's; those nobody subscribed to are not
+// built.
+//
+// # Board digest
+//
+// status().hash and the applied events' hash are a digest of the board kept
+// up to date at each operation (the sum of the cells' digests, and the
+// version), not board.Hash, which sorts every key at each call: equal boards
+// have equal digests on every browser member.
+//
+// # Identity and storage
+//
+// The member id is join's id option, else this tab's id for the room from
+// sessionStorage (which survives a reload of the tab, and only of that
+// tab), else a new random one. A Web Lock per room and id keeps a
+// duplicated tab (which copies sessionStorage) from running the same member
+// twice: it draws its own id. With persist (the default) the log lives in
+// IndexedDB (wasm/idbstore, one database per room and id); without, in
+// memory, and then the id is never reused: a member must not come back
+// under an id whose log it lost.
+//
+// # Membership (stopgap)
+//
+// A new member whose storage is empty founds a cluster of one when nobody
+// else is in the room, else waits to be added. Until peer/autopilot is part
+// of the peer package, a leading member adds the members it is linked to as
+// learners and promotes caught-up learners up to targetVoters (admit.go);
+// it never removes silent members (deadTimeoutMs is not used yet), and
+// leave() hands leadership over, asks for its own removal and stops. On
+// pagehide every member of the page starts leave(): the tab may be gone
+// before it completes, but a leader's hand-over usually goes out at once.
+// recoverAlone() rejects with "tabraft: not supported yet".
 package wasm
