@@ -24,9 +24,17 @@ import (
 // programs (cmd/tabraft-bench): they return errors, and the caller stops
 // what they start.
 
+// BuildOptions change how BuildIn builds.
+type BuildOptions struct {
+	// KeepSymbols keeps the wasm's function names (its name section), so
+	// that CPU profiles of a tab name Go functions; the build Build makes
+	// and the server deploys has none.
+	KeepSymbols bool
+}
+
 // BuildIn builds the wasm member and the signaling server into dir, as
 // Build does.
-func BuildIn(dir string) (Artifacts, error) {
+func BuildIn(dir string, o BuildOptions) (Artifacts, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return Artifacts{}, err
@@ -37,9 +45,13 @@ func BuildIn(dir string) (Artifacts, error) {
 	}
 	var wg sync.WaitGroup
 	var wasmErr, sigErr error
+	ldflags := "-ldflags=-s -w"
+	if o.KeepSymbols {
+		ldflags = "-ldflags=-w"
+	}
 	wg.Go(func() {
 		wasmErr = goBuild(root, []string{"GOOS=js", "GOARCH=wasm"},
-			"-trimpath", "-ldflags=-s -w", "-o", filepath.Join(a.WasmDir, "tabraft.wasm"), "./cmd/tabraft-wasm")
+			"-trimpath", ldflags, "-o", filepath.Join(a.WasmDir, "tabraft.wasm"), "./cmd/tabraft-wasm")
 	})
 	wg.Go(func() { sigErr = goBuild(root, nil, "-o", a.Signal, "./cmd/tabraft-signal") })
 	wg.Wait()
