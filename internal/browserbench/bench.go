@@ -58,6 +58,9 @@ type Config struct {
 	// Profile, if set, takes a CPU profile of the leader's tab during the
 	// throughput run and reports its heaviest functions.
 	Profile bool
+	// ConsoleDir, if set, receives each tab's console (<member id>.log) when
+	// the tab closes or the run ends.
+	ConsoleDir string
 	// Logger receives progress.
 	Logger *slog.Logger
 }
@@ -222,7 +225,7 @@ func (b *bench) drop(t *tab) {
 	b.mu.Lock()
 	b.tabs = slices.DeleteFunc(b.tabs, func(x *tab) bool { return x == t })
 	b.mu.Unlock()
-	t.t.Close()
+	b.close(t)
 }
 
 func (b *bench) closeAll() {
@@ -231,7 +234,23 @@ func (b *bench) closeAll() {
 	b.tabs = nil
 	b.mu.Unlock()
 	for _, t := range tabs {
-		t.t.Close()
+		b.close(t)
+	}
+}
+
+// close closes t's tab and keeps its console if asked.
+func (b *bench) close(t *tab) {
+	t.t.Close()
+	if b.cfg.ConsoleDir == "" {
+		return
+	}
+	if err := os.MkdirAll(b.cfg.ConsoleDir, 0o755); err != nil {
+		b.log.Warn("console not kept", "err", err)
+		return
+	}
+	name := filepath.Join(b.cfg.ConsoleDir, t.id+".log")
+	if err := os.WriteFile(name, []byte(t.t.Console()), 0o644); err != nil {
+		b.log.Warn("console not kept", "err", err)
 	}
 }
 
