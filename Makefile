@@ -3,7 +3,7 @@ GO       ?= go
 SEEDS    ?= 2000
 FUZZTIME ?= 10s
 
-.PHONY: run wasm test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal narrate
+.PHONY: bench-browser run wasm test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal narrate
 
 ADDR ?= 127.0.0.1:8080
 WASM := out/web/tabraft.wasm
@@ -49,7 +49,8 @@ browser:
 	./scripts/ensure-chromium.sh
 	./scripts/jstest.sh -count=1 ./wasm/idbstore ./peer/wire ./peer/board ./peer/rtc
 	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
-		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client
+		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client ./cmd/tabraft-wasm
+	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 ./e2e
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzStep$$' -fuzztime=$(FUZZTIME) ./raft
@@ -67,6 +68,11 @@ bench:
 	$(GO) run ./cmd/tabraft-sim -seeds 20000 -members 5
 	$(GO) test -run='^$$' -bench='Cluster|Read' ./peer
 	cd bench && $(GO) run ./cmd/compare -duration 3s -rounds 3
+
+## bench-browser: 3 tabs in headless Chromium: writes/s, commit latency, failover after the leader's tab closes.
+bench-browser:
+	./scripts/ensure-chromium.sh
+	$(GO) run ./cmd/tabraft-bench
 
 ## bench-signal: 1,000 WebSocket clients in 100 rooms relay 100,000 messages.
 bench-signal:
