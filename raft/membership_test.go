@@ -221,3 +221,27 @@ func TestNewLeaderLeavesJointConfiguration(t *testing.T) {
 		t.Fatalf("new leader %d did not leave the joint configuration: %+v", lead, m)
 	}
 }
+
+// A removed member hears nothing more from the leader once the removal is
+// applied there, so the leader tells it the commit index in a last
+// message: the member applies its own removal and knows it is out (a
+// member leaving gracefully waits for exactly that).
+func TestRemovedMemberLearnsItsRemoval(t *testing.T) {
+	for _, slowAck := range []bool{false, true} {
+		c := newCluster(t, 3, nil)
+		c.campaign(1)
+		c.propose(1, "a")
+		c.tick(5)
+		if slowAck {
+			// The removal commits with the votes of 1 and 2 alone.
+			c.drop = func(m Message) bool { return m.From == 3 && m.Type == MsgAppResp }
+		}
+		c.changeConf(1, ConfChangeSingle{RemoveMember, 3})
+		c.tick(5)
+		for _, id := range c.ids {
+			if m := c.nodes[id].Members(); slices.Contains(m.Voters, 3) {
+				t.Fatalf("slow ack %v: node %d still sees 3 in %+v", slowAck, id, m)
+			}
+		}
+	}
+}
