@@ -760,3 +760,31 @@ func TestAutopilotChurn(t *testing.T) {
 	t.Logf("%d joins, %d graceful leaves, %d crashes, %d restarts; %d writes acknowledged; %d configurations applied",
 		joins, leaves, crashes, restarts, len(acked), n)
 }
+
+// TestRecoverAloneOnDisk: RecoverAlone on a native member's file log
+// (closed after a crash of the whole cluster but this member's disk).
+func TestRecoverAloneOnDisk(t *testing.T) {
+	c := newClusterIn(t, 3, clusterEnv{transport: memTransports(), storage: diskStorages(),
+		tick: time.Millisecond, snapshotEvery: 100})
+	c.leader()
+	for i := range 300 {
+		c.write(fmt.Sprint("k", i), "v")
+	}
+	c.stopAll()
+	st, closeLog := c.env.storage(t, 1)
+	meta, err := RecoverAlone(st, board.New(), 1)
+	closeLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(meta.ConfState.Voters, []raft.NodeID{1}) {
+		t.Fatalf("recovered configuration %+v", meta.ConfState)
+	}
+	c.start(1)
+	if lead := c.leader(); lead != 1 {
+		t.Fatalf("leader %x, want 1 alone", lead)
+	}
+	c.converge(300)
+	c.write("after", "v")
+	c.converge(301)
+}
