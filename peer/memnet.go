@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/tabraft/tabraft/raft"
@@ -60,6 +61,22 @@ func (t *MemTransport) Send(m raft.Message) {
 		default: // already reported, the core will hear
 		}
 	}
+}
+
+// Members implements Roster: the other members attached to the network
+// and not closed, sorted — as a signaling room would list them.
+func (t *MemTransport) Members() []raft.NodeID {
+	n := t.net
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var ids []raft.NodeID
+	for id, end := range n.ends {
+		if id != t.id && !end.closed {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Inbox implements Transport.

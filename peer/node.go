@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -44,6 +45,12 @@ type Config struct {
 	MaxBatch int
 	// Logger receives the member's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Autopilot, when set, manages the membership while this member leads
+	// (see package autopilot): members present in the Transport's Roster
+	// join as learners, caught-up learners become voters up to an odd
+	// target, silent members are removed. Nil: membership changes only
+	// through ChangeMembers.
+	Autopilot *autopilot.Config
 }
 
 // Errors returned by a live member.
@@ -80,6 +87,7 @@ type Node struct {
 	reads   map[uint64]*pending // by read id, until the ReadState arrives
 	ready   []*pending          // reads whose index is known, in index order
 	applied uint64
+	mem     membership
 }
 
 type requestKind uint8
@@ -136,6 +144,21 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Autopilot != nil {
+		if err := cfg.Autopilot.Validate(); err != nil {
+			return nil, fmt.Errorf("peer: %w", err)
+		}
+		ap := cfg.Autopilot.WithDefaults()
+		hb := cfg.Raft.HeartbeatTick
+		if hb <= 0 {
+			hb = 5 // the core's default
+		}
+		if beat := time.Duration(hb) * cfg.TickInterval; ap.DeadTimeout < 10*beat {
+			// A member is promoted only if heard within DeadTimeout/5.
+			return nil, fmt.Errorf("peer: Autopilot.DeadTimeout %v is under 10 heartbeat intervals (%v)", ap.DeadTimeout, 10*beat)
+		}
+		cfg.Autopilot = &ap
+	}
 	snap, err := cfg.Storage.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("peer: reading the stored snapshot: %w", err)
@@ -162,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		reads:   map[uint64]*pending{},
 		applied: snap.Meta.Index,
 	}
+	n.initMembership()
 	n.wg.Add(1)
 	go n.run(ctx)
 	return n, nil
@@ -297,6 +321,12 @@ func (n *Node) run(ctx context.Context) {
 	defer ticker.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
+	var autopilotC <-chan time.Time
+	if n.cfg.Autopilot != nil {
+		t := time.NewTicker(n.autopilotInterval())
+		defer t.Stop()
+		autopilotC = t.C
+	}
 	tr := n.cfg.Transport
 	var batch [][]byte
 	var batchP []*pending
@@ -307,15 +337,20 @@ func (n *Node) run(ctx context.Context) {
 		case <-ticker.C:
 			n.core.Tick()
 		case m := <-tr.Inbox():
-			n.step(m)
+			now := time.Now()
+			n.step(m, now)
 		drain: // take what else arrived, so that one Ready answers it all
 			for range 256 {
 				select {
 				case m := <-tr.Inbox():
-					n.step(m)
+					n.step(m, now)
 				default:
 					break drain
 				}
+			}
+			if n.mem.planNow {
+				n.mem.planNow = false
+				n.autopilotTick(now)
 			}
 		case id := <-tr.Unreachable():
 			n.core.ReportUnreachable(id)
@@ -324,6 +359,8 @@ func (n *Node) run(ctx context.Context) {
 			n.proposeBatch(batch, batchP)
 		case <-sweep.C:
 			n.sweep()
+		case now := <-autopilotC:
+			n.autopilotTick(now)
 		}
 		if err := n.handleReady(); err != nil {
 			n.err = err
@@ -333,7 +370,15 @@ func (n *Node) run(ctx context.Context) {
 	}
 }
 
-func (n *Node) step(m raft.Message) {
+func (n *Node) step(m raft.Message, now time.Time) {
+	n.heardFrom(m.From, now)
+	if n.cfg.Autopilot != nil && n.mem.role == raft.Leader && !n.mem.leaving && n.leaveRequest(&m) {
+		if _, member := n.mem.seen[m.From]; member {
+			n.mem.leavers[m.From] = now
+			n.mem.planNow = true
+			return
+		}
+	}
 	if err := n.core.Step(m); err != nil {
 		n.log.Debug("message refused", "type", m.Type.String(), "from", uint64(m.From), "err", err)
 	}
@@ -386,9 +431,6 @@ func (n *Node) proposeBatch(batch [][]byte, ps []*pending) {
 func (n *Node) handleReady() error {
 	for n.core.HasReady() {
 		rd := n.core.Ready()
-		if ss := rd.SoftState; ss != nil {
-			n.log.Info("role changed", "role", ss.Role.String(), "leader", FormatID(ss.Lead), "term", n.core.Status().Term)
-		}
 		if err := n.cfg.Storage.Save(&rd); err != nil {
 			return fmt.Errorf("peer: persisting: %w", err)
 		}
@@ -412,6 +454,10 @@ func (n *Node) handleReady() error {
 			n.failAll(ErrRemoved)
 		}
 		n.core.Advance()
+		if ss := rd.SoftState; ss != nil {
+			n.log.Info("role changed", "role", ss.Role.String(), "leader", FormatID(ss.Lead), "term", n.core.Status().Term)
+		}
+		n.observe(&rd)
 		n.releaseReads()
 		if n.core.ShouldCompact() {
 			if err := n.compact(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/peer/filelog"
 	"github.com/tabraft/tabraft/peer/rtc"
 	"github.com/tabraft/tabraft/raft"
@@ -105,3 +106,41 @@ func testNativeCluster(t *testing.T, size int) {
 func TestNativeClusterOf3OverWebRTC(t *testing.T) { testNativeCluster(t, 3) }
 
 func TestNativeClusterOf5OverWebRTC(t *testing.T) { testNativeCluster(t, 5) }
+
+var _ Roster = (*rtc.Transport)(nil) // the room is the autopilot's roster
+
+// TestAutopilotOverWebRTC: members found and join a cluster through a
+// real signaling room, the room being the roster; the leader then leaves.
+func TestAutopilotOverWebRTC(t *testing.T) {
+	connect := rtcTransports(t)
+	c := newAPCluster(t, autopilot.Config{TargetVoters: 3, DeadTimeout: 2 * time.Second})
+	c.tick = 5 * time.Millisecond
+	c.join = func(id raft.NodeID) (Transport, []raft.NodeID) {
+		tr := connect(t, id).(*rtc.Transport)
+		// The room's member list arrives with the welcome, which New has
+		// read; the links are made just after it is counted.
+		deadline := time.Now().Add(5 * time.Second)
+		for tr.Stats().Joins == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // polling interval
+		}
+		for len(tr.Members()) == 0 && id != 1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // polling interval
+		}
+		return tr, tr.Members()
+	}
+	lead := c.grow(3)
+	if lead != 1 {
+		t.Logf("leader %x", lead)
+	}
+	w := c.startWriters(4, 8)
+	c.waitWrites(w, 200)
+	if err := c.leave(lead, 20*time.Second); err != nil {
+		t.Fatalf("Leave of the leader: %v", err)
+	}
+	c.waitConf(20*time.Second, "settled without the old leader", func(cs raft.ConfState) bool {
+		return !isMember(cs, lead) && c.settled(cs)
+	})
+	c.waitWrites(w, 200)
+	c.converge(w.halt())
+	c.checkConfs(nil)
+}

@@ -221,3 +221,56 @@ func TestNewLeaderLeavesJointConfiguration(t *testing.T) {
 		t.Fatalf("new leader %d did not leave the joint configuration: %+v", lead, m)
 	}
 }
+
+// A removed member hears nothing more from the leader once the removal is
+// applied there, so the leader tells it the commit index in a last
+// message: the member applies its own removal and knows it is out (a
+// member leaving gracefully waits for exactly that).
+func TestRemovedMemberLearnsItsRemoval(t *testing.T) {
+	for _, slowAck := range []bool{false, true} {
+		c := newCluster(t, 3, nil)
+		c.campaign(1)
+		c.propose(1, "a")
+		c.tick(5)
+		if slowAck {
+			// The removal commits with the votes of 1 and 2 alone.
+			c.drop = func(m Message) bool { return m.From == 3 && m.Type == MsgAppResp }
+		}
+		c.changeConf(1, ConfChangeSingle{RemoveMember, 3})
+		c.tick(5)
+		for _, id := range c.ids {
+			if m := c.nodes[id].Members(); slices.Contains(m.Voters, 3) {
+				t.Fatalf("slow ack %v: node %d still sees 3 in %+v", slowAck, id, m)
+			}
+		}
+	}
+}
+
+// A member that knows no configuration (new, or its storage wiped) does
+// not vote: the two others of a three-member cluster lose their state and
+// come back under their ids, and the survivor, whose configuration still
+// lists them, must not be elected with their votes (vote amnesia).
+func TestMemberWithoutConfigurationDoesNotVote(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign(1)
+	c.propose(1, "a")
+	c.tick(5)
+	term := c.nodes[1].Status().Term
+	c.isolate(1)
+	for _, id := range []NodeID{2, 3} {
+		c.stores[id] = NewMemoryStorage()
+		c.boot[id] = nil // wiped: it waits to be added, as a new member does
+		c.start(id, nil)
+	}
+	c.tick(100) // the survivor steps down (check-quorum)
+	c.heal()
+	c.tick(300) // and campaigns, again and again
+	if st := c.nodes[1].Status(); st.Role == Leader {
+		t.Fatalf("member 1 was elected (term %d, was %d) with the votes of members that lost their state", st.Term, term)
+	}
+	for _, id := range []NodeID{2, 3} {
+		if st := c.nodes[id].Status(); st.Vote != None || st.LastIndex != 0 {
+			t.Fatalf("wiped member %d voted or took entries: %+v", id, st)
+		}
+	}
+}

@@ -107,7 +107,11 @@ func (n *Node) validate(m *Message) error {
 	if m.Term == 0 && !termless(m.Type) {
 		return fmt.Errorf("%w: %s without a term", ErrInvalidMessage, m.Type)
 	}
-	if !r.isMember(m.From) && !acceptedFromStrangers(m.Type) && len(r.prs) > 0 {
+	// Also when this member knows no configuration at all: it is new, or
+	// its storage was wiped. It must not vote (a member that lost its state
+	// and came back under the same id would otherwise elect a stale
+	// candidate of a configuration that still lists it: vote amnesia).
+	if !r.isMember(m.From) && !acceptedFromStrangers(m.Type) {
 		return fmt.Errorf("%w: %s from %d", ErrUnknownSender, m.Type, m.From)
 	}
 	switch m.Type {

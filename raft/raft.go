@@ -763,6 +763,9 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 	if err != nil {
 		return
 	}
+	if r.role == Leader {
+		r.farewell(next)
+	}
 	r.applyConfState(next)
 	if r.role != Leader {
 		return
@@ -780,6 +783,25 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 			r.send(Message{Type: MsgTimeoutNow, To: t})
 		}
 		r.becomeFollower(r.term, None)
+	}
+}
+
+// farewell tells the members that next drops how far the log is
+// committed: once out of the configuration they hear nothing more from
+// the leader, and without this they would never apply their own removal
+// (a member leaving gracefully waits for exactly that). The message is an
+// empty MsgApp after everything already sent to the member, so it commits
+// there no more than what the member holds and the leader has committed.
+func (r *raft) farewell(next ConfState) {
+	for _, id := range r.peers {
+		if slices.Contains(next.Voters, id) || slices.Contains(next.Learners, id) ||
+			slices.Contains(next.VotersOutgoing, id) || slices.Contains(next.LearnersNext, id) {
+			continue
+		}
+		pr := r.prs[id]
+		if term, ok := r.log.term(pr.next - 1); ok {
+			r.send(Message{Type: MsgApp, To: id, Index: pr.next - 1, LogTerm: term, Commit: r.log.committed})
+		}
 	}
 }
 

@@ -3,6 +3,17 @@
 // WebRTC, keeps its log on disk and applies the demo's shared board.
 //
 //	tabraft-peer -signal ws://127.0.0.1:8080/signal -room demo -data ./data
+//
+// Membership is automatic (the autopilot, on by default): a new member
+// alone in the room founds the cluster, one that finds others waits to be
+// added, and the leader adds members present as learners, keeps an odd
+// number of voters up to -target-voters and removes members silent for
+// -dead-timeout. -bootstrap still names the founding voters explicitly.
+//
+// When every other voter is gone for good, -recover-alone rewrites the
+// stored state into a cluster of this member alone before starting (see
+// peer.RecoverAlone for what is kept and the risks: members of the old
+// cluster must not come back with their state).
 package main
 
 import (
@@ -15,8 +26,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tabraft/tabraft/peer"
+	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/peer/board"
 	"github.com/tabraft/tabraft/peer/filelog"
 	"github.com/tabraft/tabraft/peer/rtc"
@@ -33,6 +46,9 @@ func main() {
 type options struct {
 	signal, room, data, id, bootstrap, level string
 	loopback                                 bool
+	autopilot, recoverAlone, leaveOnExit     bool
+	targetVoters                             int
+	deadTimeout                              time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -45,13 +61,26 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.bootstrap, "bootstrap", env("TABRAFT_BOOTSTRAP", ""), "start a new cluster with these voters: comma-separated hex ids, or 'self' (only used when -data is empty)")
 	fs.StringVar(&o.level, "log-level", env("TABRAFT_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.BoolVar(&o.loopback, "loopback", false, "gather loopback ICE candidates only (members on one machine)")
+	fs.BoolVar(&o.autopilot, "autopilot", true, "manage the membership automatically (found or join, add, promote, remove)")
+	fs.IntVar(&o.targetVoters, "target-voters", autopilot.DefaultTargetVoters, "number of voters the autopilot aims for (odd)")
+	fs.DurationVar(&o.deadTimeout, "dead-timeout", autopilot.DefaultDeadTimeout, "the autopilot removes a member silent for this long")
+	fs.BoolVar(&o.recoverAlone, "recover-alone", false, "before starting, make the stored state a cluster of this member alone (when every other voter is gone for good; see the risks in peer.RecoverAlone)")
+	fs.BoolVar(&o.leaveOnExit, "leave-on-exit", false, "on SIGINT/SIGTERM, leave the cluster (hand leadership over, be removed) rather than just stop")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	if err := o.autopilotConfig().Validate(); err != nil {
+		return o, fmt.Errorf("-target-voters, -dead-timeout: %w", err)
+	}
 	return o, nil
+}
+
+// autopilotConfig is the membership policy the flags ask for.
+func (o options) autopilotConfig() autopilot.Config {
+	return autopilot.Config{TargetVoters: o.targetVoters, DeadTimeout: o.deadTimeout}
 }
 
 func env(name, def string) string {
@@ -85,6 +114,14 @@ func run(args []string) error {
 		return err
 	}
 	defer store.Close()
+	if o.recoverAlone {
+		meta, err := peer.RecoverAlone(store, board.New(), id)
+		if err != nil {
+			return fmt.Errorf("-recover-alone: %w", err)
+		}
+		logger.Warn("recovered alone: this member is now a cluster of its own; members of the old cluster must not come back with their state",
+			"index", meta.Index, "term", meta.Term)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -92,20 +129,48 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	node, err := peer.Start(ctx, peer.Config{
+	cfg := peer.Config{
 		Raft:         raft.Config{ID: id, Voters: voters},
 		Storage:      store,
 		Transport:    tr,
 		StateMachine: board.New(),
 		Logger:       logger,
-	})
+	}
+	if o.autopilot {
+		ap := o.autopilotConfig()
+		cfg.Autopilot = &ap
+		if voters == nil {
+			roster, err := roomRoster(ctx, tr)
+			if err != nil {
+				_ = tr.Close()
+				return err
+			}
+			if cfg.Raft.Voters, err = peer.FoundingVoters(store, id, roster); err != nil {
+				_ = tr.Close()
+				return err
+			}
+			if cfg.Raft.Voters != nil {
+				logger.Info("alone in the room with empty storage: founding the cluster")
+			}
+		}
+	}
+	node, err := peer.Start(context.Background(), cfg)
 	if err != nil {
 		_ = tr.Close()
 		return err
 	}
-	logger.Info("member started", "id", peer.FormatID(id), "room", o.room, "data", o.data)
+	logger.Info("member started", "id", peer.FormatID(id), "room", o.room, "data", o.data, "autopilot", o.autopilot)
 	select {
 	case <-ctx.Done():
+		if o.leaveOnExit {
+			logger.Info("leaving the cluster")
+			lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := node.Leave(lctx)
+			cancel()
+			if err != nil {
+				logger.Warn("leave not confirmed", "err", err)
+			}
+		}
 		logger.Info("stopping")
 	case <-node.Done():
 	}
@@ -114,6 +179,30 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// roomRoster returns the other members in the room once the transport
+// has handled the room's welcome (Stats().Joins counts it). The welcome's
+// members are linked just after it is counted, so a short settling delay
+// follows.
+func roomRoster(ctx context.Context, tr *rtc.Transport) ([]raft.NodeID, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for tr.Stats().Joins == 0 {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the room's member list: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the room's member list: %w", ctx.Err())
+	case <-time.After(100 * time.Millisecond):
+	}
+	return tr.Members(), nil
 }
 
 func memberID(o options) (raft.NodeID, error) {

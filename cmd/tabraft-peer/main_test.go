@@ -18,6 +18,9 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"-data", dir, "-log-level", "loud"}, "-log-level"},
 		{[]string{"-data", dir, "-id", "xyz"}, "-id"},
 		{[]string{"-data", dir, "-bootstrap", "self,zz"}, "-bootstrap"},
+		{[]string{"-data", dir, "-target-voters", "4"}, "odd"},
+		{[]string{"-data", dir, "-dead-timeout", "-1s"}, "DeadTimeout"},
+		{[]string{"-data", dir, "-recover-alone"}, "nothing to recover"},
 	}
 	for _, tt := range tests {
 		err := run(tt.args)
