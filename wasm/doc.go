@@ -50,15 +50,17 @@
 // memory, and then the id is never reused: a member must not come back
 // under an id whose log it lost.
 //
-// # Membership (stopgap)
+// # Membership
 //
-// A new member whose storage is empty founds a cluster of one when nobody
-// else is in the room, else waits to be added. Until peer/autopilot is part
-// of the peer package, a leading member adds the members it is linked to as
-// learners and promotes caught-up learners up to targetVoters (admit.go);
-// it never removes silent members (deadTimeoutMs is not used yet), and
-// leave() hands leadership over, asks for its own removal and stops. On
-// pagehide every member of the page starts leave(): the tab may be gone
-// before it completes, but a leader's hand-over usually goes out at once.
-// recoverAlone() rejects with "tabraft: not supported yet".
+// Membership is peer's autopilot (peer.Config.Autopilot, with join's
+// targetVoters and deadTimeoutMs): a new member whose storage is empty
+// founds a cluster of one when nobody else is in the room
+// (peer.FoundingVoters, asked once the room's welcome is handled), else
+// waits to be added; the leader adds the members present, promotes caught-up
+// learners to an odd number of voters and removes silent ones. leave() is
+// peer.Node.Leave. On pagehide every member of the page starts leave(): the
+// tab may be gone before it completes, but a leader's hand-over usually goes
+// out at once, and the autopilot removes the member after its dead timeout
+// otherwise. recoverAlone() stops the member, rewrites its storage into a
+// cluster of itself (peer.RecoverAlone) and starts it again.
 package wasm

@@ -13,8 +13,6 @@ import (
 var (
 	// ErrLeft is returned once the member left the cluster.
 	ErrLeft = errors.New("member left")
-	// ErrNotSupported is returned by what this build cannot do yet.
-	ErrNotSupported = errors.New("not supported yet")
 	// ErrBusy is returned by stop, restart and leave while another of
 	// them is under way.
 	ErrBusy = errors.New("member busy stopping or starting")

@@ -228,8 +228,13 @@ func TestJSMember(t *testing.T) {
 		c, _ := m.Call("cells")
 		return jsJSON(t, rt, c) == `{"b":""}`
 	})
-	if _, err := call(t, m, "recoverAlone"); err == nil || err.Error() != "tabraft: not supported yet" {
-		t.Errorf("recoverAlone: %v", err)
+	must(t, m, "recoverAlone")
+	waitFor(t, "the recovered member leads", func() bool {
+		role, _ := field(must(t, m, "status"), "role").String()
+		return role == "leader"
+	})
+	if c, _ := m.Call("cells"); jsJSON(t, rt, c) != `{"b":""}` {
+		t.Errorf("cells after recoverAlone: %s", jsJSON(t, rt, c))
 	}
 	if _, err := call(t, m, "transferLeadership", 3); err == nil {
 		t.Error("transferLeadership(3) accepted a number")

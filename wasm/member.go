@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tabraft/tabraft/peer"
+	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/peer/board"
 	"github.com/tabraft/tabraft/peer/rtc"
 	"github.com/tabraft/tabraft/raft"
@@ -62,8 +63,7 @@ type run struct {
 	link    *link
 	tr      Transport
 	started time.Time
-	stop    context.CancelFunc // ends the run's helpers
-	helpers sync.WaitGroup
+	helpers sync.WaitGroup // the watcher
 }
 
 // Timing of the member's waits.
@@ -71,7 +71,6 @@ const (
 	retryBase      = 20 * time.Millisecond  // first wait before retrying a request without a leader
 	retryMax       = 250 * time.Millisecond // longest wait between retries
 	requestTimeout = 5 * time.Second        // bound of a request whose context has none
-	leaveStep      = 2 * time.Second        // bound of each step of leave
 )
 
 // Join starts a member: it opens a transport, founds a cluster of one when
@@ -128,10 +127,14 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 	}
 	var voters []raft.NodeID
 	if found {
-		if others := roster(ctx, tr); len(others) == 0 {
-			voters = []raft.NodeID{m.opts.ID}
+		others := roster(ctx, tr)
+		if voters, err = peer.FoundingVoters(m.store, m.opts.ID, others); err != nil {
+			_ = tr.Close()
+			return nil, err
+		}
+		if len(voters) > 0 {
 			m.log.Info("founding a new cluster: nobody else in the room")
-		} else {
+		} else if len(others) > 0 {
 			m.log.Info("waiting to be added to the cluster", "others", len(others))
 		}
 	}
@@ -147,6 +150,7 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 	node, err := peer.Start(m.ctx, peer.Config{
 		Raft: rc, Storage: m.store, Transport: l, StateMachine: m.sm,
 		TickInterval: m.env.TickInterval, Logger: m.log,
+		Autopilot: &autopilot.Config{TargetVoters: m.opts.TargetVoters, DeadTimeout: m.opts.DeadTimeout},
 	})
 	if err != nil {
 		_ = l.Close()
@@ -156,16 +160,11 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 		hash := m.sm.Hash()
 		m.bus.emit(EventRestored, func() any { return restoredEvent{Index: 0, Hash: hash} })
 	}
-	hctx, stop := context.WithCancel(m.ctx)
-	r := &run{node: node, link: l, tr: tr, started: time.Now(), stop: stop}
-	r.helpers.Add(2)
+	r := &run{node: node, link: l, tr: tr, started: time.Now()}
+	r.helpers.Add(1)
 	go func() {
 		defer r.helpers.Done()
 		m.watch(r)
-	}()
-	go func() {
-		defer r.helpers.Done()
-		m.admit(hctx, r)
 	}()
 	return r, nil
 }
@@ -202,7 +201,6 @@ func roster(ctx context.Context, tr Transport) []raft.NodeID {
 // watch waits for the run's node to stop and reports it.
 func (m *Member) watch(r *run) {
 	<-r.node.Done()
-	r.stop()
 	if err := r.node.Err(); err != nil {
 		m.log.Error("member stopped", "err", err)
 		msg := Message(err)
@@ -477,7 +475,6 @@ func (m *Member) halt(ctx context.Context, r *run) {
 		m.last = st
 		m.mu.Unlock()
 	}
-	r.stop()
 	r.node.Stop()
 	r.helpers.Wait()
 	m.mu.Lock()
@@ -524,10 +521,11 @@ func (m *Member) Restart(ctx context.Context) error {
 	return nil
 }
 
-// Leave leaves the cluster for good: a leader hands leadership over, the
-// member asks the leader to remove it and waits (briefly) to see it done,
-// then stops and closes its storage. Each step is best effort within ctx:
-// a member that cannot reach the others still stops.
+// Leave leaves the cluster for good (peer.Node.Leave): a leader makes sure
+// another voter exists and hands leadership over, then the member asks to be
+// removed and stops once it applied its removal, or when ctx ends (the
+// leader's autopilot then removes it after its dead timeout). The storage is
+// closed. A stopped member just closes its storage.
 func (m *Member) Leave(ctx context.Context) error {
 	m.mu.Lock()
 	if m.left {
@@ -543,11 +541,19 @@ func (m *Member) Leave(ctx context.Context) error {
 	m.left = true // refuse every other request from now on
 	m.mu.Unlock()
 	defer m.end()
+	var errs []error
 	if r != nil {
-		m.leaveCluster(ctx, r)
+		if st, err := m.runStatus(ctx, r); err == nil {
+			m.mu.Lock()
+			m.last = st
+			m.mu.Unlock()
+		}
+		if err := r.node.Leave(ctx); err != nil && !errors.Is(err, peer.ErrStopped) {
+			m.log.Warn("leave: removal not confirmed", "err", err)
+			errs = append(errs, err)
+		}
 		m.halt(ctx, r)
 	}
-	var errs []error
 	if err := m.store.close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the storage: %w", err))
 	}
@@ -557,53 +563,6 @@ func (m *Member) Leave(ctx context.Context) error {
 	}
 	m.log.Info("left the cluster")
 	return errors.Join(errs...)
-}
-
-// leaveCluster hands leadership over if leading, then has the member
-// removed from the configuration.
-func (m *Member) leaveCluster(ctx context.Context, r *run) {
-	self := m.opts.ID
-	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, leaveStep) }
-	sctx, cancel := step()
-	defer cancel()
-	if st, err := r.node.Status(sctx); err == nil && st.Role == raft.Leader {
-		if err := r.node.TransferLeadership(sctx, raft.None); err != nil {
-			m.log.Warn("leave: leadership not handed over", "err", err)
-		}
-		_ = poll(sctx, func() bool {
-			st, err := r.node.Status(sctx)
-			return err != nil || st.Lead != self && st.Lead != raft.None
-		})
-	}
-	rctx, cancel2 := step()
-	defer cancel2()
-	removed := func() bool {
-		cs, err := r.node.Members(rctx)
-		return err != nil || !isMember(cs, self)
-	}
-	if removed() {
-		return
-	}
-	if cs, err := r.node.Members(rctx); err == nil && len(cs.Voters) == 1 && cs.Voters[0] == self && len(cs.VotersOutgoing) == 0 {
-		return // the last voter: nobody to hand the cluster to
-	}
-	cc := raft.ConfChange{Changes: []raft.ConfChangeSingle{{Type: raft.RemoveMember, Node: self}}}
-	var cerr error
-	err := poll(rctx, func() bool {
-		cerr = r.node.ChangeMembers(rctx, cc)
-		return cerr == nil || !errors.Is(cerr, raft.ErrNoLeader) && !errors.Is(cerr, raft.ErrConfChangePending) &&
-			!errors.Is(cerr, raft.ErrProposalDropped)
-	})
-	switch {
-	case err == nil && cerr != nil:
-		m.log.Warn("leave: removal refused", "err", cerr)
-	case err == nil:
-		if err := poll(rctx, removed); err != nil {
-			m.log.Warn("leave: removal not seen", "err", err)
-		}
-	default:
-		m.log.Warn("leave: removal not proposed", "err", fmt.Errorf("%w (last: %w)", err, cerr))
-	}
 }
 
 // poll calls cond until it holds or ctx ends.
@@ -620,9 +579,36 @@ func poll(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
-// RecoverAlone would start a new cluster of this member alone; the peer
-// package does not offer it yet.
-func (m *Member) RecoverAlone(context.Context) error { return ErrNotSupported }
+// RecoverAlone starts a new cluster of this member alone from its own
+// copy of the log (peer.RecoverAlone), for when every other voter is gone
+// for good: the member stops, its storage is rewritten into a configuration
+// of itself only, keeping every entry it had, and it starts again (and the
+// autopilot adds whoever is present). Writes that never reached it are
+// lost; members of the old cluster must not come back with their logs.
+// Never automatic.
+func (m *Member) RecoverAlone(ctx context.Context) error {
+	r, err := m.begin()
+	if err != nil {
+		return err
+	}
+	defer m.end()
+	if r != nil {
+		m.halt(ctx, r)
+	}
+	meta, err := peer.RecoverAlone(m.store, board.New(), m.opts.ID)
+	if err != nil {
+		return fmt.Errorf("recover alone: %w", err)
+	}
+	m.log.Warn("recovered alone: a new cluster of this member only", "index", meta.Index, "term", meta.Term)
+	r, err = m.start(ctx, false)
+	if err != nil {
+		return fmt.Errorf("recover alone: restarting: %w", err)
+	}
+	m.mu.Lock()
+	m.cur = r
+	m.mu.Unlock()
+	return nil
+}
 
 func isMember(cs raft.ConfState, id raft.NodeID) bool {
 	return slices.Contains(cs.Voters, id) || slices.Contains(cs.Learners, id) ||

@@ -338,9 +338,10 @@ func TestLeave(t *testing.T) {
 	if err := ms[0].Leave(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two voters left, one of them leading", func() bool {
+	// The voters stay odd: one voter and one learner are left.
+	waitFor(t, "member 1 out, a leader elected", func() bool {
 		st := status(t, ms[1])
-		return len(st.Voters) == 2 && !slices.Contains(st.Voters, "1") && st.Leader != "" && st.Leader != "1"
+		return !slices.Contains(st.Voters, "1") && !slices.Contains(st.Learners, "1") && st.Leader != "" && st.Leader != "1"
 	})
 	propose(t, ms[2], set("after", "leave"))
 	converged(t, ms[1].Cells(), ms[1:]...)
@@ -349,6 +350,59 @@ func TestLeave(t *testing.T) {
 	}
 	if err := ms[0].Restart(context.Background()); !errors.Is(err, ErrLeft) {
 		t.Errorf("restart after leaving: %v", err)
+	}
+}
+
+func TestDeadMemberRemovedThenRecoverAlone(t *testing.T) {
+	ctx := context.Background()
+	room := newMemRoom()
+	opts := func(id raft.NodeID) Options {
+		return Options{Signal: "mem://", Room: "test", ID: id, DeadTimeout: time.Second}
+	}
+	var ms []*Member
+	for i := range 3 {
+		id := raft.NodeID(i + 1)
+		m, err := Join(ctx, opts(id), Env{Logger: testLogger(t), Storage: raft.NewMemoryStorage(), Dial: room.dial(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Stop(ctx) })
+		ms = append(ms, m)
+		if i == 0 {
+			waitFor(t, "member 1 leads", func() bool { return status(t, m).Role == "leader" })
+		}
+	}
+	waitFor(t, "three voters", func() bool { return len(status(t, ms[0]).Voters) == 3 })
+	propose(t, ms[1], set("a", "1"))
+
+	// A member that stops is removed after its dead timeout.
+	if err := ms[2].Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "member 3 removed", func() bool {
+		st := status(t, ms[0])
+		return st.Leader != "" && !slices.Contains(st.Voters, "3") && !slices.Contains(st.Learners, "3")
+	})
+
+	// The last two stop; one of them recovers alone with its copy of the
+	// board.
+	lone, other := ms[0], ms[1]
+	if err := other.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.RecoverAlone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the survivor leads alone", func() bool {
+		st := status(t, lone)
+		return st.Role == "leader" && len(st.Voters) == 1
+	})
+	propose(t, lone, set("c", "3"))
+	if got := lone.Cells(); got["a"] != "1" || got["c"] != "3" {
+		t.Errorf("board after recovering alone: %v", got)
 	}
 }
 

@@ -16,6 +16,9 @@ const (
 	DefaultRoom         = "demo"
 	DefaultTargetVoters = 5
 	DefaultDeadTimeout  = 5 * time.Second
+	// minDeadTimeout is ten heartbeat intervals at the node's default tick
+	// (peer.Start refuses less).
+	minDeadTimeout = 500 * time.Millisecond
 )
 
 // Options configure a member: what join() takes, with defaults applied.
@@ -50,8 +53,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DeadTimeout == 0 {
 		o.DeadTimeout = DefaultDeadTimeout
 	}
-	if o.DeadTimeout < 100*time.Millisecond {
-		return o, fmt.Errorf("deadTimeoutMs must be at least 100, not %d", o.DeadTimeout.Milliseconds())
+	if o.DeadTimeout < minDeadTimeout {
+		return o, fmt.Errorf("deadTimeoutMs must be at least %d, not %d", minDeadTimeout.Milliseconds(), o.DeadTimeout.Milliseconds())
 	}
 	if o.Signal == "" {
 		return o, errors.New("no signaling URL")

@@ -100,10 +100,11 @@ func (m *Member) runStatus(ctx context.Context, r *run) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	cs, err := r.node.Members(ctx)
+	h, err := r.node.Health(ctx)
 	if err != nil {
 		return Status{}, err
 	}
+	cs := h.Members
 	ms := membershipOf(cs)
 	in, out := r.link.rates()
 	connected := r.tr.Connected()
@@ -126,16 +127,19 @@ func (m *Member) runStatus(ctx context.Context, r *run) (Status, error) {
 		for id, p := range rs.Progress {
 			var heard int64
 			if id != m.opts.ID {
-				t := r.link.lastHeard(id)
-				if t.IsZero() {
-					t = r.started // never heard: at least since the run began
+				d, ok := h.LastHeard[id]
+				if !ok {
+					d = now.Sub(r.started) // never heard: at least since the run began
 				}
-				heard = now.Sub(t).Milliseconds()
+				heard = d.Milliseconds()
 			}
 			st.Progress[peer.FormatID(id)] = Progress{Match: p.Match, Next: p.Next, State: p.State, Learner: p.Learner, LastHeardMs: heard}
 		}
 	}
-	st.Note = note(m.opts.ID, rs, cs, connected, st.Disconnected)
+	st.Note = h.Note
+	if st.Note == "" || st.Disconnected {
+		st.Note = note(m.opts.ID, rs, cs, connected, st.Disconnected)
+	}
 	return st, nil
 }
 

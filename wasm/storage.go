@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/raft"
@@ -23,11 +22,6 @@ type observed struct {
 	mu    sync.Mutex
 	term  uint64
 	first uint64 // first index of the log: after the latest snapshot
-	conf  raft.ConfState
-	// removed notes when members were last removed from the configuration
-	// (for the stopgap admission policy: a member that left is not added
-	// back at once).
-	removed map[raft.NodeID]time.Time
 }
 
 func newObserved(s peer.Storage, m *machine, b *bus) (*observed, error) {
@@ -39,7 +33,7 @@ func newObserved(s peer.Storage, m *machine, b *bus) (*observed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored snapshot: %w", err)
 	}
-	return &observed{Storage: s, m: m, bus: b, term: hs.Term, first: snap.Meta.Index + 1, removed: map[raft.NodeID]time.Time{}}, nil
+	return &observed{Storage: s, m: m, bus: b, term: hs.Term, first: snap.Meta.Index + 1}, nil
 }
 
 // empty reports whether the storage holds nothing: a member that never ran.
@@ -72,16 +66,6 @@ func (o *observed) Save(rd *raft.Ready) error {
 	term := o.term
 	if !rd.Snapshot.IsEmpty() {
 		o.first = rd.Snapshot.Meta.Index + 1
-	}
-	if cs := rd.ConfState; cs != nil {
-		now := time.Now()
-		for _, id := range slices.Concat(o.conf.Voters, o.conf.Learners, o.conf.VotersOutgoing) {
-			if !isMember(*cs, id) {
-				o.removed[id] = now
-			}
-		}
-		o.conf = raft.ConfState{Voters: slices.Clone(cs.Voters), Learners: slices.Clone(cs.Learners),
-			VotersOutgoing: slices.Clone(cs.VotersOutgoing)}
 	}
 	o.mu.Unlock()
 
@@ -126,21 +110,6 @@ func (o *observed) currentTerm() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.term
-}
-
-// removedSince returns the members removed from the configuration after t.
-func (o *observed) removedSince(t time.Time) []raft.NodeID {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var ids []raft.NodeID
-	for id, at := range o.removed {
-		if at.After(t) {
-			ids = append(ids, id)
-		} else {
-			delete(o.removed, id)
-		}
-	}
-	return ids
 }
 
 // close closes the storage if it can be.

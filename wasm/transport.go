@@ -20,9 +20,8 @@ type Transport interface {
 	Connected() []raft.NodeID
 }
 
-// link wraps a member's transport: it counts the messages each way, notes
-// when each member was last heard from, and drops every message both ways
-// while cut (disconnect()).
+// link wraps a member's transport: it counts the messages each way and
+// drops every message both ways while cut (disconnect()).
 type link struct {
 	inner Transport
 	cut   *atomic.Bool // the member's switch: it outlives restarts
@@ -34,8 +33,7 @@ type link struct {
 	sent, received atomic.Uint64
 
 	mu      sync.Mutex
-	heard   map[raft.NodeID]time.Time // last message received from each member
-	inRate  float64                   // messages per second over the last sample
+	inRate  float64 // messages per second over the last sample
 	outRate float64
 }
 
@@ -47,7 +45,6 @@ func newLink(inner Transport, cut *atomic.Bool) *link {
 		inner: inner, cut: cut,
 		inbox: make(chan raft.Message, cap(inner.Inbox())),
 		done:  make(chan struct{}),
-		heard: map[raft.NodeID]time.Time{},
 	}
 	l.wg.Add(1)
 	go l.pump()
@@ -109,9 +106,6 @@ func (l *link) pump() {
 				continue
 			}
 			l.received.Add(1)
-			l.mu.Lock()
-			l.heard[m.From] = time.Now()
-			l.mu.Unlock()
 			select {
 			case l.inbox <- m:
 			case <-l.done:
@@ -126,11 +120,4 @@ func (l *link) rates() (in, out float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.inRate, l.outRate
-}
-
-// lastHeard returns when id was last heard from (zero: never).
-func (l *link) lastHeard(id raft.NodeID) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.heard[id]
 }

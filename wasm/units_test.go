@@ -68,41 +68,11 @@ func TestMessage(t *testing.T) {
 		{fmt.Errorf("op 2: %w: key must have 1 to 256 bytes", ErrInvalidOp), "tabraft: op 2: invalid op: key must have 1 to 256 bytes"},
 		{fmt.Errorf("%w: bad", ErrInvalidOp), "tabraft: invalid op: bad"},
 		{errors.New("peer: something"), "tabraft: something"},
-		{ErrNotSupported, "tabraft: not supported yet"},
+		{ErrLeft, "tabraft: member left"},
 	} {
 		if got := Message(tc.err); got != tc.want {
 			t.Errorf("Message(%v) = %q, want %q", tc.err, got, tc.want)
 		}
-	}
-}
-
-func TestNextChange(t *testing.T) {
-	cs := raft.ConfState{Voters: []raft.NodeID{1}, Learners: []raft.NodeID{3}}
-	st := raft.Status{Commit: 100, Progress: map[raft.NodeID]raft.ProgressStatus{
-		1: {Match: 100, State: "replicate", RecentActive: true},
-		3: {Match: 10, State: "replicate", RecentActive: true, Learner: true},
-	}}
-	// The learner is far behind: add the newcomer 2 as a learner first.
-	cc, ok := nextChange(st, cs, []raft.NodeID{3, 2}, nil, 5)
-	if !ok || cc.Changes[0] != (raft.ConfChangeSingle{Type: raft.AddLearner, Node: 2}) {
-		t.Errorf("got %+v, %v; want 2 added as a learner", cc, ok)
-	}
-	// Just removed: not added back.
-	if cc, ok := nextChange(st, cs, []raft.NodeID{3, 2}, []raft.NodeID{2}, 5); ok {
-		t.Errorf("re-added a removed member: %+v", cc)
-	}
-	// Caught up: promoted, unless the target is reached.
-	st.Progress[3] = raft.ProgressStatus{Match: 99, State: "replicate", RecentActive: true, Learner: true}
-	cc, ok = nextChange(st, cs, []raft.NodeID{3}, nil, 5)
-	if !ok || cc.Changes[0] != (raft.ConfChangeSingle{Type: raft.AddVoter, Node: 3}) {
-		t.Errorf("got %+v, %v; want 3 promoted", cc, ok)
-	}
-	if cc, ok := nextChange(st, cs, []raft.NodeID{3}, nil, 1); ok {
-		t.Errorf("promoted beyond the target: %+v", cc)
-	}
-	// A joint configuration is left alone.
-	if _, ok := nextChange(st, raft.ConfState{Voters: []raft.NodeID{1}, VotersOutgoing: []raft.NodeID{1, 4}}, []raft.NodeID{2}, nil, 5); ok {
-		t.Error("changed a joint configuration")
 	}
 }
 
