@@ -167,7 +167,7 @@ func note(self raft.NodeID, rs raft.Status, cs raft.ConfState, connected []raft.
 	case rs.Role == raft.Leader:
 		return fmt.Sprintf("leading %d voters and %d learners (%d voters reachable, quorum %d)", len(voters), len(cs.Learners), reach, quorum)
 	case rs.Lead != raft.None && slices.Contains(cs.Learners, self):
-		return fmt.Sprintf("learner: catching up with leader %s", peer.FormatID(rs.Lead))
+		return fmt.Sprintf("learner (not voting), following leader %s", peer.FormatID(rs.Lead))
 	case rs.Lead != raft.None:
 		return fmt.Sprintf("following leader %s", peer.FormatID(rs.Lead))
 	case reach < quorum:
