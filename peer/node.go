@@ -62,6 +62,13 @@ var (
 	// ErrRemoved is returned when this member is no longer in the
 	// configuration; writes it was waiting for may still have committed.
 	ErrRemoved = errors.New("peer: member removed from the cluster")
+	// ErrLeaderChanged is returned for a write still waiting when the
+	// member applies the first entries of a newer leader: the leader that
+	// was to order it is gone, and the write was most likely lost with it
+	// — but it may still be applied (a deposed leader forwards what it
+	// still receives), so its outcome is unknown. Retry if the command is
+	// idempotent; read to find out otherwise.
+	ErrLeaderChanged = errors.New("peer: the leader changed before the write was applied; it may or may not be applied")
 )
 
 // Node is a live member: it owns one goroutine that drives the core.
@@ -87,7 +94,10 @@ type Node struct {
 	reads   map[uint64]*pending // by read id, until the ReadState arrives
 	ready   []*pending          // reads whose index is known, in index order
 	applied uint64
-	mem     membership
+	// term is the core's term as of the last Ready; appliedTerm the term
+	// of the last entry applied (see failStaleWrites).
+	term, appliedTerm uint64
+	mem               membership
 }
 
 type requestKind uint8
@@ -110,6 +120,7 @@ type pending struct {
 	ctx    context.Context
 	result chan outcome // buffered: the loop never blocks on it
 	seq    uint64       // writes: the sequence number in the command header
+	term   uint64       // writes: the member's term when it proposed
 	index  uint64       // reads: the index to reach
 	query  func() any   // reads: what to run once safe
 }
@@ -178,12 +189,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{
 		cfg: cfg, core: core, id: rc.ID, stop: cancel, runID: randomRun(),
-		log:     cfg.Logger.With("member", uint64(rc.ID)),
+		log:     cfg.Logger.With("member", FormatID(rc.ID)),
 		reqs:    make(chan request, 1024),
 		done:    make(chan struct{}),
 		writes:  map[uint64]*pending{},
 		reads:   map[uint64]*pending{},
 		applied: snap.Meta.Index,
+		// Writes proposed from now on are compared with these.
+		term: core.Status().Term, appliedTerm: snap.Meta.Term,
 	}
 	n.initMembership()
 	n.wg.Add(1)
@@ -424,6 +437,26 @@ func (n *Node) proposeBatch(batch [][]byte, ps []*pending) {
 			delete(n.writes, p.seq)
 			p.resolve(nil, err)
 		}
+		return
+	}
+	for _, p := range ps {
+		p.term = n.term
+	}
+}
+
+// failStaleWrites fails, with ErrLeaderChanged, the writes proposed in a
+// term before term, the term of an entry just applied. Entries are applied
+// in log order and a log's terms never decrease, so a write that the leader
+// of its term appended and committed was applied before any entry of a
+// later term: one still waiting was lost with that leader, or reached a
+// later one by a detour (its outcome is unknown). Without this its caller
+// would wait for its deadline after every change of leader.
+func (n *Node) failStaleWrites(term uint64) {
+	for seq, p := range n.writes {
+		if p.term != 0 && p.term < term {
+			delete(n.writes, seq)
+			p.resolve(nil, ErrLeaderChanged)
+		}
 	}
 }
 
@@ -431,6 +464,9 @@ func (n *Node) proposeBatch(batch [][]byte, ps []*pending) {
 func (n *Node) handleReady() error {
 	for n.core.HasReady() {
 		rd := n.core.Ready()
+		if !rd.HardState.IsEmpty() {
+			n.term = rd.HardState.Term
+		}
 		if err := n.cfg.Storage.Save(&rd); err != nil {
 			return fmt.Errorf("peer: persisting: %w", err)
 		}
@@ -470,6 +506,10 @@ func (n *Node) handleReady() error {
 
 func (n *Node) apply(e *raft.Entry) {
 	n.applied = e.Index
+	if e.Term > n.appliedTerm {
+		n.appliedTerm = e.Term
+		defer n.failStaleWrites(e.Term) // once e itself has resolved its write
+	}
 	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 		return
 	}

@@ -327,3 +327,35 @@ func TestStoppedMemberRefuses(t *testing.T) {
 		t.Fatalf("Propose on a stopped member = %v, want ErrStopped", err)
 	}
 }
+
+// TestWriteLostWithItsLeaderFailsFast: a write the leader appended while
+// cut off is lost when a new leader takes over; the member learns it when
+// it applies the new leader's entries, and fails the write at once with
+// ErrLeaderChanged instead of leaving its caller to wait for a deadline.
+func TestWriteLostWithItsLeaderFailsFast(t *testing.T) {
+	c := newLiveCluster(t, 3)
+	c.write("before", "1")
+	old := c.leader()
+	c.isolate(old)
+	result := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := c.nodes[old].Propose(ctx, board.Op{Kind: "set", Key: "lost", Value: "x"}.Encode())
+		result <- err
+	}()
+	c.write("after", "2") // through the others, who elect a new leader
+	c.heal()
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrLeaderChanged) {
+			t.Fatalf("the lost write ended with %v, want ErrLeaderChanged", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the lost write is still waiting 30 s after the partition healed")
+	}
+	c.converge(2)
+	if _, ok := c.boards[old].Get("lost"); ok {
+		t.Fatalf("the write reported lost was applied")
+	}
+}
