@@ -38,7 +38,7 @@ unit:
 
 # The packages with goroutines of their own also run under the race detector.
 race:
-	$(GO) test -count=1 -race ./signaling/... ./cmd/tabraft-signal/... ./peer/...
+	$(GO) test -count=1 -race ./signaling/... ./cmd/tabraft-signal/... ./peer/... ./wasm/...
 
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
@@ -47,7 +47,7 @@ sim:
 # unit tests (through wasmbrowsertest), then native tests driving the browser.
 browser:
 	./scripts/ensure-chromium.sh
-	./scripts/jstest.sh -count=1 ./wasm/idbstore ./peer/wire ./peer/board ./peer/rtc
+	./scripts/jstest.sh -count=1 ./wasm/... ./peer/wire ./peer/board ./peer/rtc
 	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
 		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client ./cmd/tabraft-wasm
 	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 ./e2e

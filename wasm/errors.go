@@ -39,6 +39,8 @@ func Message(err error) string {
 		return "tabraft: member left"
 	case errors.Is(err, peer.ErrRemoved):
 		return "tabraft: member removed from the cluster (the outcome of a write is unknown)"
+	case errors.Is(err, peer.ErrLeaderChanged):
+		return "tabraft: leader changed before the write was applied (it may or may not be applied)"
 	case errors.Is(err, raft.ErrProposalDropped):
 		return "tabraft: proposal dropped (leadership changing or too much uncommitted)"
 	case errors.Is(err, context.Canceled):
