@@ -48,6 +48,9 @@ type apHost struct {
 	// in the inbox.
 	tickQueued, leaveQueued bool
 	reason                  string
+	// leavingSince is when this incarnation took its first step out.
+	leavingSince time.Duration
+	leavingNow   bool
 }
 
 // heard is what a host knows of another member's liveness.
@@ -63,6 +66,9 @@ func (h *heard) since(now time.Duration) time.Duration {
 }
 
 func (h *heard) unheard() bool { return h.at <= h.expected }
+
+// never is a time before any message.
+const never = time.Duration(-1)
 
 // confIDs lists every member of cs, sorted.
 func confIDs(cs raft.ConfState) []raft.NodeID {
@@ -133,8 +139,12 @@ func (s *Simulation) apObserve(m *member, rd *raft.Ready) {
 	}
 	if ss := rd.SoftState; ss != nil {
 		if ss.Role == raft.Leader && a.role != raft.Leader {
+			// A new leader gives each member a grace to show up: its
+			// silence counts as at most the dead timeout minus that grace.
+			dead := s.churn.ap.DeadTimeout
+			floor := s.now - (dead - min(4*s.electionTimeout(), dead/2))
 			for _, h := range a.seen {
-				h.expected = s.now
+				h.expected = max(h.expected, floor)
 			}
 			a.pendingUntil = m.node.Status().LastIndex
 		}
@@ -268,6 +278,9 @@ func (s *Simulation) queueLeave(m *member) {
 // whether m is out.
 func (s *Simulation) leaveStep(m *member) bool {
 	a := &m.ap
+	if !a.leavingNow {
+		a.leavingNow, a.leavingSince, a.reason = true, s.now, ""
+	}
 	cs := a.conf
 	if !inConf(cs, m.id) {
 		return true
@@ -288,9 +301,9 @@ func (s *Simulation) leaveStep(m *member) bool {
 		}
 	}
 	if len(others) > 0 {
-		target := s.bestOf(m, others, st, s.freshWindow())
+		target := s.bestOf(m, others, st, s.freshWindow(), a.leavingSince)
 		if target == raft.None {
-			target = s.bestOf(m, others, st, s.churn.ap.DeadTimeout)
+			target = s.bestOf(m, others, st, s.churn.ap.DeadTimeout, never)
 		}
 		// Refusals (leadership already moving, a target that cannot take
 		// it) are retried at the next step.
@@ -298,7 +311,8 @@ func (s *Simulation) leaveStep(m *member) bool {
 		return false
 	}
 	canChange := m.applied >= a.pendingUntil && !cs.IsJoint()
-	best := s.bestOf(m, cs.Learners, st, s.freshWindow())
+	// Only a learner heard from since this member decided to leave.
+	best := s.bestOf(m, cs.Learners, st, s.freshWindow(), a.leavingSince)
 	if best == raft.None {
 		var present []raft.NodeID
 		for _, x := range s.present(m.idx) {
@@ -333,13 +347,13 @@ func (s *Simulation) leaveStep(m *member) bool {
 	return false
 }
 
-// bestOf returns, of ids, the member m heard from within window (and
-// since it leads) with the longest matching log, the lowest id on ties;
-// raft.None if none was.
-func (s *Simulation) bestOf(m *member, ids []raft.NodeID, st raft.Status, window time.Duration) raft.NodeID {
+// bestOf returns, of ids, the member m heard from within window, since it
+// leads and after after, with the longest matching log, the lowest id on
+// ties; raft.None if none was.
+func (s *Simulation) bestOf(m *member, ids []raft.NodeID, st raft.Status, window, after time.Duration) raft.NodeID {
 	best := raft.None
 	for _, x := range slices.Sorted(slices.Values(ids)) {
-		if h, ok := m.ap.seen[x]; !ok || h.unheard() || h.since(s.now) >= window {
+		if h, ok := m.ap.seen[x]; !ok || h.unheard() || h.since(s.now) >= window || h.at <= after {
 			continue
 		}
 		if best == raft.None || st.Progress[x].Match > st.Progress[best].Match {

@@ -173,8 +173,11 @@ type ChurnStats struct {
 	// ReturnsWithin and ReturnsAfter are members of the configuration
 	// that came back with their state within or after the planner's
 	// DeadTimeout; KeptPlace of the former found themselves still in the
-	// configuration. ReturnsUnadded came back before they were ever added.
-	ReturnsWithin, ReturnsAfter, KeptPlace, ReturnsUnadded int
+	// configuration, LostAcrossElection did not, a new leader having been
+	// elected meanwhile (a new leader counts a silence from before its
+	// election as most of the dead timeout: peer.Node's grace).
+	// ReturnsUnadded came back before they were ever added.
+	ReturnsWithin, ReturnsAfter, KeptPlace, LostAcrossElection, ReturnsUnadded int
 	// Readded counts members added back after a removal.
 	Readded int
 	// PlannerChanges counts the planner's changes the core accepted.
@@ -194,6 +197,7 @@ func (c *ChurnStats) add(o ChurnStats) {
 	c.ReturnsWithin += o.ReturnsWithin
 	c.ReturnsAfter += o.ReturnsAfter
 	c.KeptPlace += o.KeptPlace
+	c.LostAcrossElection += o.LostAcrossElection
 	c.ReturnsUnadded += o.ReturnsUnadded
 	c.Readded += o.Readded
 	c.PlannerChanges += o.PlannerChanges
@@ -201,8 +205,8 @@ func (c *ChurnStats) add(o ChurnStats) {
 }
 
 func (c *ChurnStats) String() string {
-	return fmt.Sprintf("%d arrivals, %d leaves (%d saw their removal, %d timed out, %d held on), %d crashes (members back within the dead timeout %d, %d of them kept their place; back after it %d; gone for good %d; back before being added %d), %d re-added, %d planner changes, at most %d present",
-		c.Arrivals, c.Leaves, c.LeavesDone, c.LeavesTimedOut, c.LeavesHeld, c.Crashes, c.ReturnsWithin, c.KeptPlace, c.ReturnsAfter,
+	return fmt.Sprintf("%d arrivals, %d leaves (%d saw their removal, %d timed out, %d held on), %d crashes (members back within the dead timeout %d, %d of them kept their place, %d lost it across a new leader's election; back after it %d; gone for good %d; back before being added %d), %d re-added, %d planner changes, at most %d present",
+		c.Arrivals, c.Leaves, c.LeavesDone, c.LeavesTimedOut, c.LeavesHeld, c.Crashes, c.ReturnsWithin, c.KeptPlace, c.LostAcrossElection, c.ReturnsAfter,
 		c.CrashesForGood, c.ReturnsUnadded, c.Readded, c.PlannerChanges, c.MaxPresent)
 }
 
@@ -404,6 +408,7 @@ func (s *Simulation) churnCrash(m *member) {
 	}
 	latest := s.check.conf.latest()
 	m.wasMember = (latest.voters()|latest.learners)&(1<<m.idx) != 0
+	m.electionsAtCrash = s.stats.Elections
 	s.crash(m)
 	m.downAt, m.churnDown = s.now, down > 0
 	if down > 0 {
@@ -422,8 +427,11 @@ func (s *Simulation) comeBack(m *member) {
 		s.stats.Churn.ReturnsUnadded++
 	case away < s.churn.cfg.DeadTimeout:
 		s.stats.Churn.ReturnsWithin++
-		if kept {
+		switch {
+		case kept:
 			s.stats.Churn.KeptPlace++
+		case s.stats.Elections > m.electionsAtCrash:
+			s.stats.Churn.LostAcrossElection++
 		}
 	default:
 		s.stats.Churn.ReturnsAfter++

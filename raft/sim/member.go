@@ -60,7 +60,9 @@ type member struct {
 	downAt    time.Duration
 	churnDown bool
 	wasMember bool
-	leftOut   bool
+	// electionsAtCrash is Stats.Elections when churn crashed it.
+	electionsAtCrash int
+	leftOut          bool
 }
 
 // inputKind says what an input asks of the core.
