@@ -4,6 +4,7 @@
 // porcupine's visualization of its history.
 //
 //	tabraft-sim -seeds 2000 -members 5          # what `make test` runs
+//	tabraft-sim -churn -seeds 300               # and its churn sweep
 //	tabraft-sim -seed 1 -narrate -duration 20s  # watch one run
 package main
 
@@ -56,8 +57,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.TornWrites, "torn", cfg.TornWrites, "a crash may keep a prefix of an unfinished write")
 	fs.BoolVar(&cfg.ReadIndex, "readindex", cfg.ReadIndex, "serve half of the reads with ReadIndex instead of the log")
 	fs.BoolVar(&cfg.LeaseReads, "lease", cfg.LeaseReads, "ReadIndex from the leader lease (unsafe when clocks misbehave: pauses, throttling)")
+	churn := fs.Bool("churn", false, "members arrive, leave, crash and come back, one founder at first, the membership planner (peer/autopilot) deciding every change; sets -members 1, -duration 1m, -liveness 30s, -fault-interval 3s unless given")
+	var ch sim.ChurnConfig
+	fs.IntVar(&ch.MaxPresent, "max-present", 0, "churn: most members present at once (0: drawn per seed in [3, 9])")
+	fs.IntVar(&ch.TargetVoters, "target-voters", 0, "churn: the planner's target number of voters, odd (0: 3 or 5 per seed)")
+	fs.DurationVar(&ch.DeadTimeout, "dead-timeout", 0, "churn: silence after which the planner removes a member (0: 2s, 3s or 5s per seed)")
+	fs.DurationVar(&ch.Interval, "churn-interval", 0, "churn: mean time between arrivals, leaves and crashes (0: 2s, 3s or 5s per seed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *churn {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		def := sim.DefaultChurnConfig(1)
+		if !set["members"] {
+			cfg.Members = def.Members
+		}
+		if !set["duration"] {
+			cfg.Duration = def.Duration
+		}
+		if !set["liveness"] {
+			cfg.LivenessBound = def.LivenessBound
+		}
+		if !set["membership"] {
+			cfg.Membership = false
+		}
+		if !set["fault-interval"] {
+			cfg.FaultInterval = def.FaultInterval
+		}
+		cfg.Churn = &ch
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fs.Args())
@@ -67,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bad configuration:\n%v\n", err)
 		return 2
 	}
-	replay := replayArgs(fs)
+	replay := replayArgs(fs, cfg)
 
 	if *seeds <= 0 {
 		cfg.Seed = *seed
@@ -102,8 +130,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if r.Failed() {
 				status = fmt.Sprintf("FAILED: %s", r.Violations[0])
 			}
-			fmt.Fprintf(stdout, "seed %d: %d ops, %d elections, %d faults, %d configuration changes, commit %d, trace %016x: %s\n",
-				r.Config.Seed, r.Stats.Ops, r.Stats.Elections, r.Stats.Faults, r.Stats.ConfChanges, r.Stats.Commit, r.TraceHash, status)
+			fmt.Fprintf(stdout, "seed %d: %d ops, %d elections, %d faults, %d configuration changes, commit %d, could commit %.1f%% (longest stall %s), trace %016x: %s\n",
+				r.Config.Seed, r.Stats.Ops, r.Stats.Elections, r.Stats.Faults, r.Stats.ConfChanges, r.Stats.Commit,
+				100*r.CommitAvailability(), r.Stats.LongestStall, r.TraceHash, status)
 		}
 	})
 	wall := time.Since(start)
@@ -154,8 +183,8 @@ func report(w io.Writer, log *slog.Logger, r *sim.Result, replay func(uint64) st
 
 // replayArgs returns a function building the command that replays one seed
 // with the same configuration: every simulation flag that was set, plus
-// those that identify the run.
-func replayArgs(fs *flag.FlagSet) func(uint64) string {
+// those that identify the run (as cfg has them).
+func replayArgs(fs *flag.FlagSet, cfg sim.Config) func(uint64) string {
 	skip := map[string]bool{"seed": true, "seeds": true, "first": true, "workers": true, "v": true,
 		"out": true, "report": true, "narrate": true, "members": true, "duration": true}
 	var set []string
@@ -164,9 +193,8 @@ func replayArgs(fs *flag.FlagSet) func(uint64) string {
 			set = append(set, fmt.Sprintf("-%s=%s", f.Name, f.Value))
 		}
 	})
-	members, duration := fs.Lookup("members").Value, fs.Lookup("duration").Value
 	return func(seed uint64) string {
-		parts := append([]string{"go run ./cmd/tabraft-sim", fmt.Sprintf("-seed %d -members %s -duration %s", seed, members, duration)}, set...)
+		parts := append([]string{"go run ./cmd/tabraft-sim", fmt.Sprintf("-seed %d -members %d -duration %s", seed, cfg.Members, cfg.Duration)}, set...)
 		return strings.Join(append(parts, "-narrate"), " ")
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/tabraft/tabraft/raft"
@@ -64,6 +65,9 @@ type checker struct {
 	// onConf, when set, is told of every configuration the first time it
 	// comes into force, with the one before it.
 	onConf func(prev, cur confMask)
+	// maxVoters, when positive, bounds the voters of every configuration
+	// a member applies (of each half of a joint one).
+	maxVoters int
 }
 
 func newChecker(members int, now *time.Duration) *checker {
@@ -78,6 +82,9 @@ func newChecker(members int, now *time.Duration) *checker {
 func (c *checker) setConf(m int, cs confMask, ci uint64) {
 	v := &c.members[m]
 	v.conf, v.confIdx = cs, ci
+	if c.maxVoters > 0 && (bits.OnesCount64(cs.in) > c.maxVoters || bits.OnesCount64(cs.out) > c.maxVoters) {
+		c.fail(VoterBound, "n%d applies configuration %s (made by entry %d): more than %d voters", m+1, cs, ci, c.maxVoters)
+	}
 	if prev, isNew := c.conf.set(ci, cs); isNew && c.onConf != nil {
 		c.onConf(prev, cs)
 	}

@@ -182,12 +182,19 @@ func (h *confHistory) set(i uint64, cs confMask) (prev confMask, isNew bool) {
 
 // latest is the newest known configuration.
 func (h *confHistory) latest() confMask {
+	cs, _ := h.latestAt()
+	return cs
+}
+
+// latestAt is the newest known configuration and the index of the entry
+// that made it.
+func (h *confHistory) latestAt() (confMask, uint64) {
 	for k := len(h.idx) - 1; k >= 0; k-- {
 		if cs, ok := h.confs[h.idx[k]]; ok {
-			return cs
+			return cs, h.idx[k]
 		}
 	}
-	return confMask{}
+	return confMask{}, 0
 }
 
 // neighbours are the configurations next to the one made at i (those

@@ -81,6 +81,7 @@ func (s *Simulation) clientStart(c *client) {
 	c.op = s.hist.call(c.idx, c.seq, newInput(c.cmd.Op, c.cmd.Key, c.cmd.Value), s.now)
 	c.giveUpAt = s.now + s.cfg.GiveUp
 	c.busy = true
+	s.demand = true
 	s.stats.Ops++
 	s.clientAttempt(c)
 }
@@ -112,8 +113,17 @@ func (s *Simulation) clientAttempt(c *client) {
 // client's attempt.
 func (s *Simulation) proposed(client int, token uint64, _ int, err error) {
 	c := s.clients[client]
-	if err != nil && c.busy && token == c.token {
+	if !c.busy || token != c.token {
+		return
+	}
+	switch {
+	case err != nil:
 		s.clientRefused(c)
+	case s.bugs.ackOnPropose && (c.cmd.Op == OpPut || c.cmd.Op == OpAppend):
+		s.ledger.acknowledged(c.cmd)
+		s.hist.answer(c.op, "", s.now)
+		s.stats.OpsOK++
+		s.clientNext(c)
 	}
 }
 
@@ -139,6 +149,7 @@ func (s *Simulation) applied(cmd Command, result string, member int, seq uint64)
 	if cmd.Op != OpGet && cmd.Op != OpRead {
 		result = ""
 	}
+	s.ledger.acknowledged(cmd)
 	s.hist.answer(c.op, result, s.now)
 	s.stats.OpsOK++
 	s.clientNext(c)
@@ -160,8 +171,31 @@ func (s *Simulation) clientNext(c *client) {
 	s.schedule(event{at: s.now + 1 + durN(s.rng, s.cfg.ThinkTime+1), kind: evClient, sub: wakeStart, who: c.idx, epoch: c.token})
 }
 
-// otherMember picks a member other than cur at random.
+// clientsBusy reports whether any client has an operation outstanding.
+func (s *Simulation) clientsBusy() bool {
+	for _, c := range s.clients {
+		if c.busy {
+			return true
+		}
+	}
+	return false
+}
+
+// otherMember picks a member other than cur at random (with churn, one
+// that is running: a user reaches the cluster through a tab that is open).
 func (s *Simulation) otherMember(cur int) int {
+	if s.churn != nil {
+		var up []int
+		for _, m := range s.members {
+			if m.up && m.idx != cur {
+				up = append(up, m.idx)
+			}
+		}
+		if len(up) > 0 {
+			return up[s.rng.IntN(len(up))]
+		}
+		return cur
+	}
 	n := len(s.members)
 	if n == 1 {
 		return 0

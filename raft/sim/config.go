@@ -11,7 +11,7 @@ import (
 type Config struct {
 	// Seed seeds the one random source of the run.
 	Seed uint64
-	// Members is the number of voters (ids 1..Members).
+	// Members is the number of voters (ids 1..Members); 1 with Churn.
 	Members int
 	// Duration is the length of the fault phase: clients submit operations
 	// and, when Faults is on, the nemesis breaks things. The heal phase that
@@ -84,6 +84,11 @@ type Config struct {
 	// Schedule, when non-nil, replaces the random nemesis: these faults are
 	// applied at their times, and nothing else (Faults is ignored).
 	Schedule []Fault
+	// Churn, when non-nil, makes members come and go, and hands every
+	// configuration change to the automatic membership planner
+	// (peer/autopilot), run by whoever leads: see ChurnConfig. Membership is
+	// then ignored, and Members must be 1 (the founder).
+	Churn *ChurnConfig
 }
 
 // NetConfig describes how the simulated network mistreats messages.
@@ -167,6 +172,17 @@ func (c *Config) Validate() error {
 	}
 	for _, f := range c.Schedule {
 		if err := f.validate(c.Members); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Churn != nil {
+		if c.Members != 1 {
+			bad("churn starts from one founding member, not %d", c.Members)
+		}
+		if c.Schedule != nil {
+			bad("churn does not combine with a fault schedule")
+		}
+		if err := c.Churn.validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}

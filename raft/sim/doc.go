@@ -45,6 +45,28 @@
 // removed members are shut down for good, the others keep running and
 // must not disrupt the cluster.
 //
+// # Churn
+//
+// With Config.Churn, members come and go as browser tabs do, and the
+// membership planner of package peer/autopilot decides every change: the
+// first member founds a cluster of one; members arrive with a new id and
+// empty storage and wait to be added; members leave gracefully as
+// peer.Node.Leave does (a leader hands leadership over first, the only
+// voter promotes a learner first, then the member asks the leader to
+// remove it and stops once it applied its removal, or after a timeout);
+// members crash silently and come back with their persisted state within
+// the planner's DeadTimeout (they should keep their place), after it
+// (removed meanwhile, then added again as learners), or never. Every host
+// keeps what peer.Node keeps: the configuration it applied, when it last
+// received a message from each member, who asked to leave; the leader asks
+// the planner every 200 ms. The population stays between one and
+// ChurnConfig.MaxPresent, and churn never loses for good a majority of
+// the voters of a configuration in force, still applied by a member, or
+// proposed (no Raft cluster survives that without explicit recovery). The
+// random nemesis keeps partitioning, freezing, throttling and rebooting,
+// less often; its crashes and restarts give way to churn's, the
+// configuration-change nemesis to the planner.
+//
 // # Clients
 //
 // Clients submit put, get and append operations through any member
@@ -74,5 +96,22 @@
 // Config.LivenessBound the leader holds the latest configuration (not a
 // joint one), is followed by every member of it, every pending operation
 // is answered and every member of it applied the whole committed log;
-// removed members are not waited for.
+// removed members are not waited for. With churn, settling also means the
+// configuration holds exactly the members present, with as many voters as
+// the planner aims for.
+//
+// Churn adds two checks. No configuration applied anywhere has more voters
+// than the planner's target (each half of a joint one). No acknowledged
+// write is lost: once the cluster settles, every write a client was told
+// succeeded was executed by some state machine, and every member's state
+// equals the replay, in log order, of every write any state machine ever
+// executed (see ledger) — a check of the end result, independent of the
+// log checks above. It runs without churn too.
+//
+// # Availability
+//
+// Result.CommitAvailability is the share of the fault phase's 100 ms
+// windows with a client operation outstanding in which the commit index
+// advanced (the cluster could commit while someone wanted it to);
+// Stats.LongestStall is the longest run of such windows without a commit.
 package sim

@@ -30,6 +30,11 @@ const (
 	// evMembership: the nemesis changes the configuration (sub 1: a retry
 	// that does not schedule the next change).
 	evMembership
+	// evAutopilot: member who's host asks the membership planner (churn).
+	evAutopilot
+	// evChurn: a member arrives, leaves, crashes or comes back (sub says
+	// which, see churnWake).
+	evChurn
 )
 
 // event is one thing that happens at a virtual time. Events with equal

@@ -154,9 +154,12 @@ func KVModel() porcupine.Model {
 // history records client operations as they are called and answered,
 // and which of them a state machine executed.
 type history struct {
-	ops  []porcupine.Operation
-	ran  []bool
-	byID map[logPos]int // (client, seq) → handle
+	ops []porcupine.Operation
+	ran []bool
+	// ranAt is when a state machine first executed the operation (0:
+	// unknown).
+	ranAt []time.Duration
+	byID  map[logPos]int // (client, seq) → handle
 }
 
 // call records the start of operation seq of client and returns its handle.
@@ -166,16 +169,17 @@ func (h *history) call(client int, seq uint64, in KVInput, at time.Duration) int
 	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: int64(at), Return: -1})
 	h.ran = append(h.ran, false)
+	h.ranAt = append(h.ranAt, 0)
 	h.byID[logPos{uint64(client), seq}] = len(h.ops) - 1
 	return len(h.ops) - 1
 }
 
 // executed records that a state machine executed operation seq of client
-// (the first member to apply its command did; the others agree, as the
-// invariants check).
-func (h *history) executed(client int, seq uint64) {
-	if op, ok := h.byID[logPos{uint64(client), seq}]; ok {
-		h.ran[op] = true
+// at time at (the first member to apply its command did; the others
+// agree, as the invariants check).
+func (h *history) executed(client int, seq uint64, at time.Duration) {
+	if op, ok := h.byID[logPos{uint64(client), seq}]; ok && !h.ran[op] {
+		h.ran[op], h.ranAt[op] = true, at
 	}
 }
 
@@ -191,11 +195,14 @@ func (h *history) abandon(op int) {
 }
 
 // operations returns the history porcupine checks, closed at end. An
-// operation without an answer may have taken effect at any time after its
-// call, so it returns at the end of time — if it took effect at all: reads
-// without an answer change nothing, and neither do writes no state machine
-// ever executed, so both are left out. (Each such write left in multiplies
-// the orders porcupine must try; a long partition abandons many.)
+// operation without an answer took effect, if at all, at some time after
+// its call: reads without an answer change nothing, and neither do writes
+// no state machine ever executed, so both are left out. A write that was
+// executed took effect when its entry committed, which is after its call
+// and no later than the first state machine executed it (an entry is
+// applied only once committed): it returns then. (Returning at the end of
+// time would be sound too, but each such write open to the end multiplies
+// the orders porcupine must try; a long stall abandons many.)
 func (h *history) operations(end time.Duration) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(h.ops))
 	for i, op := range h.ops {
@@ -205,6 +212,9 @@ func (h *history) operations(end time.Duration) []porcupine.Operation {
 			}
 			op.Output = KVOutput{Unknown: true}
 			op.Return = int64(end)
+			if at := h.ranAt[i]; at > 0 {
+				op.Return = int64(at)
+			}
 		}
 		out = append(out, op)
 	}

@@ -62,10 +62,19 @@ func TestLinearizabilityCheck(t *testing.T) {
 	// A write whose client gave up but that ran, seen by a later read.
 	h = history{}
 	h.abandon(h.callN(1, app, 0))
-	h.executed(1, 1)
+	h.executed(1, 1, 100*ms)
 	h.answer(h.callN(2, get, 500*ms), "[2]", 510*ms)
 	if got := checkLinearizable(h.operations(time.Second)); got != LinOK {
 		t.Fatalf("executed abandoned append: %s", got)
+	}
+	// It took effect by the time it ran: a read that starts later and
+	// misses it is stale.
+	h = history{}
+	h.abandon(h.callN(1, app, 0))
+	h.executed(1, 1, 100*ms)
+	h.answer(h.callN(2, get, 500*ms), "", 510*ms)
+	if ops := h.operations(time.Second); ops[0].Return != int64(100*ms) || checkLinearizable(ops) != LinIllegal {
+		t.Fatalf("read missing an executed append: %s on %+v", checkLinearizable(ops), ops)
 	}
 }
 

@@ -39,6 +39,13 @@ const (
 	ConfigSafety
 	// Linearizability: the client history is linearizable (porcupine).
 	Linearizability
+	// AckedWriteLost: once the cluster settles, every write acknowledged to
+	// a client was executed, and every member's state equals the replay of
+	// all writes ever executed (see ledger).
+	AckedWriteLost
+	// VoterBound: with churn, no configuration applied anywhere has more
+	// voters than the planner's target (each half of a joint one).
+	VoterBound
 	// Liveness: after every fault heals, a leader is elected, pending
 	// operations complete and members catch up within the bound.
 	Liveness
@@ -55,7 +62,8 @@ var invariantNames = [...]string{
 	LeaderCompleteness: "leader completeness", CommitAgreement: "commit agreement",
 	StateMachineSafety: "state machine safety", CommittedDurable: "committed entries durable",
 	VoteSafety: "vote safety", PersistBeforeSend: "persist before send", ConfigSafety: "configuration safety",
-	Linearizability: "linearizability", Liveness: "liveness", CoreError: "core error",
+	Linearizability: "linearizability", AckedWriteLost: "no acknowledged write lost",
+	VoterBound: "voters within the target", Liveness: "liveness", CoreError: "core error",
 	Panic: "no panic",
 }
 

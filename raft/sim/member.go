@@ -48,6 +48,21 @@ type member struct {
 	wasIn bool
 	// retired: removed from the configuration and shut down for good.
 	retired bool
+
+	// Churn: the host's membership bookkeeping (lost at a crash); whether
+	// the member is leaving (its user's wish, which a restart does not
+	// change) and which leave; when churn crashed it, whether it will come
+	// back and whether it was in the configuration then; leftOut: a leave
+	// step found it out of the cluster, to stop once its inbox is handled.
+	ap        apHost
+	leaving   bool
+	leaveID   uint64
+	downAt    time.Duration
+	churnDown bool
+	wasMember bool
+	// electionsAtCrash is Stats.Elections when churn crashed it.
+	electionsAtCrash int
+	leftOut          bool
 }
 
 // inputKind says what an input asks of the core.
@@ -60,6 +75,10 @@ const (
 	inTransfer
 	inUnreachable
 	inConfChange
+	// inAutopilot: the host asks the membership planner (churn).
+	inAutopilot
+	// inLeave: the host takes its next step out of the cluster (churn).
+	inLeave
 )
 
 // input is something waiting in a member's inbox.
@@ -117,6 +136,9 @@ func (s *Simulation) startMember(m *member) {
 	m.tickEvery = s.cfg.Tick
 	phase := durN(s.rng, s.cfg.Tick) + 1
 	s.schedule(event{at: s.now + phase, kind: evTick, who: m.idx, epoch: m.epoch})
+	if s.churn != nil {
+		s.apStart(m)
+	}
 }
 
 // crash stops member m: the core, the state machine and unsent work are
@@ -174,6 +196,11 @@ func (s *Simulation) tick(m *member) {
 func (s *Simulation) pump(m *member) {
 	for m.hostReady() {
 		s.feed(m)
+		if m.leftOut {
+			m.leftOut = false
+			s.leaveDone(m)
+			return
+		}
 		if !m.node.HasReady() {
 			return
 		}
@@ -217,6 +244,9 @@ func (s *Simulation) feed(m *member) {
 		in := &m.inbox[i]
 		switch in.kind {
 		case inStep:
+			if s.churn != nil && s.apStep(m, &in.msg) {
+				break
+			}
 			if err := m.node.Step(in.msg); err != nil && !expectedStepError(in.msg, err) {
 				s.check.fail(CoreError, "n%d refused %v: %v", m.id, in.msg, err)
 			}
@@ -230,6 +260,14 @@ func (s *Simulation) feed(m *member) {
 			s.proposeConfChange(m, in.cc, in.conf)
 		case inUnreachable:
 			m.node.ReportUnreachable(in.peer)
+		case inAutopilot:
+			m.ap.tickQueued = false
+			s.autopilotTick(m)
+		case inLeave:
+			m.ap.leaveQueued = false
+			if m.leaving && !m.leftOut && s.leaveStep(m) {
+				m.leftOut = true
+			}
 		case inTransfer:
 			// The leader may have lost office meanwhile: refusals are fine.
 			if err := m.node.TransferLeadership(in.peer); err != nil && !errors.Is(err, raft.ErrNoLeader) &&
@@ -240,6 +278,10 @@ func (s *Simulation) feed(m *member) {
 		*in = input{}
 	}
 	m.inbox = m.inbox[:0]
+	if m.ap.planNow {
+		m.ap.planNow = false
+		s.autopilotTick(m)
+	}
 }
 
 // expectedStepError reports whether err is a normal answer to msg: a
@@ -285,6 +327,9 @@ func (s *Simulation) complete(m *member, rd *raft.Ready) {
 	}
 	s.serveReads(m)
 	m.node.Advance()
+	if s.churn != nil {
+		s.apObserve(m, rd)
+	}
 	if s.cfg.Snapshots && m.node.ShouldCompact() {
 		s.compact(m)
 	}

@@ -248,6 +248,9 @@ func fmtConfChange(cc raft.ConfChange) string {
 // confChanged counts and tells a configuration coming into force for the
 // first time.
 func (s *Simulation) confChanged(prev, cs confMask) {
+	if s.churn != nil {
+		s.countReadded(prev, cs)
+	}
 	for _, m := range s.members {
 		if (cs.voters()|cs.learners)&(1<<m.idx) != 0 {
 			m.wasIn = true

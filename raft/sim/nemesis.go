@@ -86,6 +86,10 @@ func (s *Simulation) pickFault() (Fault, bool) {
 		w[FaultCrash] = 2
 	}
 	w[FaultRestart] = 4 * len(down)
+	if s.churn != nil {
+		// Churn crashes members and brings them back (or not) itself.
+		w[FaultCrash], w[FaultRestart] = 0, 0
+	}
 	if len(running) > 0 {
 		w[FaultPause] = 1
 	}
@@ -132,7 +136,11 @@ func (s *Simulation) pickFault() (Fault, bool) {
 			prev = c
 		}
 	case FaultIsolate, FaultOneWay:
-		f.Member = id(s.target(allMembers(n), 2))
+		among := allMembers(n)
+		if s.churn != nil && len(up) > 0 {
+			among = up // most ids of a churn run are gone for good
+		}
+		f.Member = id(s.target(among, 2))
 		f.Inbound = s.rng.IntN(2) == 0
 	case FaultPartial:
 		for a := range n {
@@ -251,6 +259,13 @@ func (s *Simulation) applyFault(f Fault) {
 		s.pump(m)
 	case FaultPause:
 		m.paused = true
+		if s.churn != nil {
+			// A frozen tab thaws within twice the dead timeout: a longer
+			// freeze is a crash the planner handles, and the proposals
+			// waiting in a frozen leader's inbox all meanwhile make a
+			// history porcupine cannot decide.
+			s.schedule(event{at: s.now + durN(s.rng, 2*s.churn.cfg.DeadTimeout) + 1, kind: evChurn, sub: churnThaw, who: m.idx, epoch: m.epoch})
+		}
 	case FaultResume:
 		s.resume(m)
 	case FaultReboot:

@@ -38,6 +38,14 @@ type Stats struct {
 	// Windows and AvailableWindows: of the sampling windows of the fault
 	// phase, how many saw the commit index advance.
 	Windows, AvailableWindows int
+	// DemandWindows are the fault-phase windows during which a client
+	// operation was outstanding; CommitWindows those of them in which the
+	// commit index advanced. LongestStall is the longest run of demand
+	// windows without a commit.
+	DemandWindows, CommitWindows int
+	LongestStall                 time.Duration
+	// Churn counts arrivals, leaves, crashes and returns (churn runs).
+	Churn ChurnStats
 	// Recovery is the time from healing to a settled cluster.
 	Recovery time.Duration
 }
@@ -103,6 +111,17 @@ func (r *Result) Availability() float64 {
 	return float64(r.Stats.AvailableWindows) / float64(r.Stats.Windows)
 }
 
+// CommitAvailability is the fraction of the fault phase's 100 ms windows
+// with a client operation outstanding in which the commit index advanced:
+// the share of the time clients wanted to write that the cluster could
+// commit.
+func (r *Result) CommitAvailability() float64 {
+	if r.Stats.DemandWindows == 0 {
+		return 0
+	}
+	return float64(r.Stats.CommitWindows) / float64(r.Stats.DemandWindows)
+}
+
 // Summary describes the run in a few lines.
 func (r *Result) Summary() string {
 	st := &r.Stats
@@ -112,11 +131,16 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "  faults: %d (%s)\n", st.Faults, faultBreakdown(&st.FaultCounts))
 	fmt.Fprintf(&b, "  configuration changes: %d (%s); %d new members started, %d proposals refused and retried\n",
 		st.ConfChanges, st.confBreakdown(), st.Joins, st.ConfRetries)
+	if ch := r.Config.Churn; ch != nil {
+		fmt.Fprintf(&b, "  churn (at most %d present, an event every ~%s; planner: %d voters, dead after %s, caught up within %d entries): %s\n",
+			ch.MaxPresent, ch.Interval, ch.TargetVoters, ch.DeadTimeout, ch.CatchUpLag, st.Churn.String())
+	}
 	fmt.Fprintf(&b, "  messages: %d sent, %d lost, %d duplicated; snapshots: %d taken, %d installed\n",
 		st.Messages, st.Dropped, st.Duplicated, st.Snapshots, st.SnapshotsInstalled)
 	fmt.Fprintf(&b, "  operations: %d (%d answered, %d outcome unknown), %d retries, %d timeouts; %s\n",
 		st.Ops, st.OpsOK, st.OpsUnknown, st.Retries, st.Timeouts, r.Linearizable)
-	fmt.Fprintf(&b, "  availability %.0f%% of %s windows; settled %.2fs after healing", 100*r.Availability(), sampleEvery, st.Recovery.Seconds())
+	fmt.Fprintf(&b, "  availability %.0f%% of %s windows; could commit in %.1f%% of those with operations outstanding, longest stall %s; settled %.2fs after healing",
+		100*r.Availability(), sampleEvery, 100*r.CommitAvailability(), st.LongestStall, st.Recovery.Seconds())
 	if len(r.Violations) == 0 {
 		b.WriteString("; no violations")
 	} else {

@@ -23,6 +23,17 @@ type Summary struct {
 	VirtualTime               time.Duration
 	Windows, AvailableWindows int
 	MaxRecovery, SumRecovery  time.Duration
+	// DemandWindows and CommitWindows add up the runs'; LongestStall is the
+	// longest (in StallSeed); MinAvailability the lowest share of a run (in
+	// MinAvailSeed).
+	DemandWindows, CommitWindows int
+	LongestStall                 time.Duration
+	StallSeed                    uint64
+	MinAvailability              float64
+	MinAvailSeed                 uint64
+	// Churn adds up the runs' churn (churn runs).
+	Churn      ChurnStats
+	ChurnSeeds int
 	// LinUnknown counts histories porcupine could not decide in time;
 	// SlowestCheck is the longest porcupine took on one (for SlowestSeed).
 	LinUnknown   int
@@ -58,6 +69,18 @@ func (s *Summary) Add(r Result) {
 	s.Windows += st.Windows
 	s.AvailableWindows += st.AvailableWindows
 	s.MaxRecovery = max(s.MaxRecovery, st.Recovery)
+	s.DemandWindows += st.DemandWindows
+	s.CommitWindows += st.CommitWindows
+	if st.LongestStall > s.LongestStall || s.Seeds == 1 {
+		s.LongestStall, s.StallSeed = st.LongestStall, r.Config.Seed
+	}
+	if a := r.CommitAvailability(); a < s.MinAvailability || s.Seeds == 1 {
+		s.MinAvailability, s.MinAvailSeed = a, r.Config.Seed
+	}
+	if r.Config.Churn != nil {
+		s.ChurnSeeds++
+		s.Churn.add(st.Churn)
+	}
 	s.SumRecovery += st.Recovery
 	if r.Linearizable == LinUnknown {
 		s.LinUnknown++
@@ -94,6 +117,15 @@ func (s *Summary) String() string {
 	}
 	fmt.Fprintf(&b, "available:   %.1f%% of %s windows under faults; recovery after healing: mean %s, max %s\n",
 		avail, sampleEvery, meanRec.Round(time.Millisecond), s.MaxRecovery.Round(time.Millisecond))
+	commit := 0.0
+	if s.DemandWindows > 0 {
+		commit = 100 * float64(s.CommitWindows) / float64(s.DemandWindows)
+	}
+	fmt.Fprintf(&b, "commit availability: %.1f%% of %d windows with operations outstanding (lowest run %.1f%%, seed %d); longest stall %s (seed %d)\n",
+		commit, s.DemandWindows, 100*s.MinAvailability, s.MinAvailSeed, s.LongestStall, s.StallSeed)
+	if s.ChurnSeeds > 0 {
+		fmt.Fprintf(&b, "churn:       %s\n", s.Churn.String())
+	}
 	fmt.Fprintf(&b, "violations:  %d (in %d seeds)", s.Violations, len(s.Failed))
 	return b.String()
 }

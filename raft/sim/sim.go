@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -50,10 +51,23 @@ type Simulation struct {
 	// retrying: a retry of a configuration change is scheduled.
 	retrying bool
 
+	// churn is set in churn runs (Config.Churn).
+	churn *churnState
+	// demand: a client operation was outstanding during the current
+	// sampling window; stall is how long the commit index has not moved
+	// while operations were outstanding.
+	demand bool
+	stall  time.Duration
+	// ledger holds the writes state machines executed, for the check that
+	// no acknowledged write is lost.
+	ledger ledger
+
 	delayBuf [2]time.Duration
 	// bugs are deliberate host mistakes, set only by tests that prove the
 	// checks catch them.
 	bugs hostBugs
+	// planWrap, when set by a test, replaces the membership planner.
+	planWrap func(autopilot.Config, autopilot.Input) autopilot.Decision
 }
 
 // hostBugs are ways a host can break the Ready contract.
@@ -69,6 +83,9 @@ type hostBugs struct {
 	// readBeforeApply serves a ReadIndex read as soon as its ReadState
 	// arrives, before the state machine reached its index.
 	readBeforeApply bool
+	// ackOnPropose answers a write as soon as the asked member's core
+	// accepts its proposal (a follower forwards it), before it commits.
+	ackOnPropose bool
 }
 
 // sampleEvery is the bookkeeping period (availability windows, liveness
@@ -105,6 +122,11 @@ func New(cfg Config) (*Simulation, error) {
 	}
 	if s.cfg.SnapshotChunk == 0 {
 		s.cfg.SnapshotChunk = []uint64{64, 512, 16<<10 - 512}[s.rng.IntN(3)]
+	}
+	if cfg.Churn != nil {
+		s.churn = s.newChurn(*cfg.Churn)
+		ch := s.churn.cfg
+		s.cfg.Churn = &ch
 	}
 	for i := range cfg.Members {
 		s.voters = append(s.voters, id(i))
@@ -164,8 +186,11 @@ func (s *Simulation) Run() (r Result) {
 	} else if s.cfg.Faults {
 		s.schedule(event{at: 1 + durN(s.rng, 2*s.cfg.FaultInterval), kind: evFault, aux: -1})
 	}
-	if s.cfg.Membership && s.cfg.Schedule == nil {
+	if s.cfg.Membership && s.cfg.Schedule == nil && s.churn == nil {
 		s.schedule(event{at: 1 + durN(s.rng, 2*membershipInterval), kind: evMembership})
+	}
+	if s.churn != nil {
+		s.startChurn()
 	}
 	s.schedule(event{at: s.cfg.Duration, kind: evHeal})
 	s.schedule(event{at: sampleEvery, kind: evSample})
@@ -228,6 +253,12 @@ func (s *Simulation) dispatch(e *event) {
 			s.startMember(m)
 			s.pump(m)
 		}
+	case evAutopilot:
+		if m := s.members[e.who]; m.up && m.epoch == e.epoch {
+			s.autopilotWake(m)
+		}
+	case evChurn:
+		s.churnEvent(e)
 	}
 }
 
@@ -242,6 +273,8 @@ func (s *Simulation) heal() {
 		m.tickEvery = s.cfg.Tick
 		switch {
 		case m.retired:
+		case !m.up && m.churnDown:
+			s.comeBack(m)
 		case !m.up:
 			s.startMember(m)
 			s.pump(m)
@@ -256,16 +289,31 @@ func (s *Simulation) sample() {
 	s.schedule(event{at: s.now + sampleEvery, kind: evSample})
 	if !s.healed {
 		s.stats.Windows++
-		if s.maxCommit > s.sampledCommit {
+		advanced := s.maxCommit > s.sampledCommit
+		if advanced {
 			s.stats.AvailableWindows++
 		}
 		s.sampledCommit = s.maxCommit
+		switch {
+		case s.demand && advanced:
+			s.stats.DemandWindows++
+			s.stats.CommitWindows++
+			s.stall = 0
+		case s.demand:
+			s.stats.DemandWindows++
+			s.stall += sampleEvery
+			s.stats.LongestStall = max(s.stats.LongestStall, s.stall)
+		default:
+			s.stall = 0
+		}
+		s.demand = s.clientsBusy()
 	}
 	if s.nar.on() && s.now%time.Second == 0 {
 		s.nar.progress(s.now, s.maxCommit, s.lastCmd)
 	}
 	if s.healed && s.unsettled() == "" {
 		s.settled = true
+		s.checkLedger()
 		s.stats.Recovery = s.now - s.healedAt
 		l := s.leader()
 		s.nar.say(s.now, "settled %.2fs after healing: n%d leads term %d, every member applied through %d, no operation pending",
@@ -290,6 +338,8 @@ func (s *Simulation) unsettled() string {
 			missing = append(missing, "the leader's configuration "+conf.String()+" is not the latest "+latest.String())
 		} else if conf.joint() {
 			missing = append(missing, "the configuration is still joint "+conf.String())
+		} else if s.churn != nil {
+			missing = append(missing, s.churnUnsettled(latest)...)
 		}
 		for i, v := range s.view {
 			if in&(1<<i) == 0 {
@@ -304,6 +354,13 @@ func (s *Simulation) unsettled() string {
 	for _, c := range s.clients {
 		if c.busy {
 			pending++
+		}
+	}
+	if s.churn != nil {
+		for _, m := range s.members {
+			if m.leaving && !m.retired {
+				missing = append(missing, fmt.Sprintf("n%d is still leaving", m.id))
+			}
 		}
 	}
 	if pending > 0 {

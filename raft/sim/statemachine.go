@@ -22,7 +22,8 @@ func (s *Simulation) apply(m *member, e *raft.Entry) {
 	}
 	result, ok, fresh := m.kv.apply(cmd)
 	if fresh {
-		s.hist.executed(cmd.Client, cmd.Seq)
+		s.hist.executed(cmd.Client, cmd.Seq, s.now)
+		s.ledger.executed(e.Index, cmd)
 	}
 	if ok {
 		s.applied(cmd, result, m.idx, cmd.Seq)
