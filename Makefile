@@ -1,6 +1,7 @@
 # tabraft — see README.md. `make run` and `make test` do all set-up themselves.
 GO       ?= go
 SEEDS    ?= 2000
+CHURN_SEEDS ?= 300
 FUZZTIME ?= 10s
 
 .PHONY: bench-browser run wasm test vet unit race sim fuzz browser bench bench-compare bench-signal signal docker-signal narrate
@@ -42,6 +43,7 @@ race:
 
 sim:
 	$(GO) run ./cmd/tabraft-sim -seeds $(SEEDS) -members 5
+	$(GO) run ./cmd/tabraft-sim -churn -seeds $(CHURN_SEEDS)
 
 # Tests in headless Chromium (installed when missing, as root): GOOS=js
 # unit tests (through wasmbrowsertest), then native tests driving the browser.

@@ -777,8 +777,16 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 	r.quorumChanged = true
 	r.appendsDirty = true
 	if !r.isVoter(r.id) {
-		// Removed or demoted: hand over to the best remaining voter
-		// rather than leave the cluster to time out, then step down.
+		// Removed or demoted: tell every remaining member how far the log
+		// is committed — this change included, which they may not know yet
+		// and need in order to elect anyone under the new configuration
+		// (still in the joint one, a voter may need the vote of this
+		// member, which refuses it when its log is longer: a deadlock the
+		// simulator found) — then hand over to the best remaining voter
+		// rather than leave the cluster to time out, and step down.
+		for _, id := range r.peers {
+			r.sendCommit(id)
+		}
 		if t := r.bestTransferTarget(); t != None && r.prs[t].match == r.log.lastIndex() {
 			r.send(Message{Type: MsgTimeoutNow, To: t})
 		}
@@ -798,10 +806,19 @@ func (r *raft) farewell(next ConfState) {
 			slices.Contains(next.VotersOutgoing, id) || slices.Contains(next.LearnersNext, id) {
 			continue
 		}
-		pr := r.prs[id]
-		if term, ok := r.log.term(pr.next - 1); ok {
-			r.send(Message{Type: MsgApp, To: id, Index: pr.next - 1, LogTerm: term, Commit: r.log.committed})
-		}
+		r.sendCommit(id)
+	}
+}
+
+// sendCommit sends id an empty MsgApp after everything already sent to it,
+// so it commits there no more than what id holds and the leader committed.
+func (r *raft) sendCommit(id NodeID) {
+	pr := r.prs[id]
+	if pr == nil {
+		return
+	}
+	if term, ok := r.log.term(pr.next - 1); ok {
+		r.send(Message{Type: MsgApp, To: id, Index: pr.next - 1, LogTerm: term, Commit: r.log.committed})
 	}
 }
 

@@ -286,3 +286,19 @@ func TestLedgerCatchesALostWrite(t *testing.T) {
 	s.checkLedger()
 	wantOnly(t, s.check, AckedWriteLost)
 }
+
+// TestChurnRegressions replays churn seeds that once failed. Seed 888: a
+// leader demoted by the step out of a joint configuration stepped down
+// without telling the remaining voter that step had committed; that voter,
+// still joint, needed the demoted member's vote, which it refused (its log
+// was longer), and no leader was ever elected again.
+func TestChurnRegressions(t *testing.T) {
+	for _, seed := range []uint64{888} {
+		sum := RunSeeds(DefaultChurnConfig(0), seed, 1, 1, nil)
+		for _, r := range sum.Failed {
+			for _, v := range r.Violations {
+				t.Errorf("seed %d: %s", r.Config.Seed, v)
+			}
+		}
+	}
+}
