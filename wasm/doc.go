@@ -58,9 +58,9 @@
 // (peer.FoundingVoters, asked once the room's welcome is handled), else
 // waits to be added; the leader adds the members present, promotes caught-up
 // learners to an odd number of voters and removes silent ones. leave() is
-// peer.Node.Leave. On pagehide every member of the page starts leave(): the
-// tab may be gone before it completes, but a leader's hand-over usually goes
-// out at once, and the autopilot removes the member after its dead timeout
-// otherwise. recoverAlone() stops the member, rewrites its storage into a
+// peer.Node.Leave. On pagehide a member that leads hands leadership over
+// (Member.HandOver) but does not leave: a reloaded tab returns under the same
+// id within the dead timeout and keeps its place, and the autopilot removes
+// a closed one once it has been silent that long. recoverAlone() stops the member, rewrites its storage into a
 // cluster of itself (peer.RecoverAlone) and starts it again.
 package wasm

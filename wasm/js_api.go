@@ -104,10 +104,10 @@ func (a *api) object() (safejs.Value, error) {
 	return obj, nil
 }
 
-// onPageHide makes every member leave when the page is hidden for good
-// (closed, reloaded, navigated away). The tab may be gone before leave
-// completes: it is started, not awaited. (visibilitychange, a tab merely
-// hidden, is left alone for now.)
+// onPageHide makes every member hand leadership over when the page goes
+// away for good (closed, reloaded, navigated away) — see Member.HandOver
+// for why it does not leave. The tab may be gone before the hand-over is
+// sent: it is started, not awaited.
 func (a *api) onPageHide() error {
 	fn, err := a.rt.function(a.log, "pagehide", func(safejs.Value, []safejs.Value) any {
 		a.mu.Lock()
@@ -120,7 +120,7 @@ func (a *api) onPageHide() error {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), pageHideLeave)
 				defer cancel()
-				_ = m.Leave(ctx)
+				_ = m.HandOver(ctx)
 			}()
 		}
 		return nil

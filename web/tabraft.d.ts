@@ -135,7 +135,9 @@ export interface Member {
   restart(): Promise<void>;
   /**
    * Leaves the cluster for good: a leader hands leadership over first, then
-   * the member asks to be removed and stops. Called on pagehide.
+   * the member asks to be removed and stops. (On pagehide a leader only
+   * hands leadership over: a reloaded tab keeps its place, and a closed one
+   * is removed once silent for deadTimeoutMs.)
    */
   leave(): Promise<void>;
   /**
