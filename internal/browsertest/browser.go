@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,28 +27,12 @@ type Browser struct {
 // flags, which switch background-tab throttling off, plus opts.
 func NewBrowser(t testing.TB, opts ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
-	path, err := chromiumPath()
+	b, closeFn, err := LaunchBrowser(t.TempDir(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	if os.Geteuid() == 0 {
-		all = append(all, chromedp.NoSandbox)
-	}
-	all = append(all, opts...)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), all...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser and its first tab
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return &Browser{ctx: ctx}
+	t.Cleanup(closeFn)
+	return b
 }
 
 // Tab is one tab of a Browser.

@@ -18,20 +18,15 @@
 package browsertest
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // EnvVar enables the browser tests.
@@ -74,35 +69,8 @@ type Artifacts struct {
 // directory removed when t ends (Go's build cache makes a rebuild cheap).
 func Build(t testing.TB) Artifacts {
 	t.Helper()
-	root, err := moduleRoot()
+	a, err := BuildIn(t.TempDir(), BuildOptions{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	a := Artifacts{WasmDir: filepath.Join(dir, "web"), Signal: filepath.Join(dir, "tabraft-signal")}
-	if err := os.MkdirAll(a.WasmDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var wasmErr, sigErr error
-	wg.Go(func() {
-		wasmErr = goBuild(root, []string{"GOOS=js", "GOARCH=wasm"},
-			"-trimpath", "-ldflags=-s -w", "-o", filepath.Join(a.WasmDir, "tabraft.wasm"), "./cmd/tabraft-wasm")
-	})
-	wg.Go(func() { sigErr = goBuild(root, nil, "-o", a.Signal, "./cmd/tabraft-signal") })
-	wg.Wait()
-	if err := errors.Join(wasmErr, sigErr); err != nil {
-		t.Fatal(err)
-	}
-	goroot, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
-	}
-	execJS, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(a.WasmDir, "wasm_exec.js"), execJS, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -153,58 +121,16 @@ func (s *Server) Logs() string { return s.logs.String() }
 // ends, and its logs are reported if t failed.
 func StartServer(t testing.TB, a Artifacts, args ...string) *Server {
 	t.Helper()
-	cmd := exec.Command(a.Signal, append([]string{"-addr", "127.0.0.1:0", "-wasm-dir", a.WasmDir, "-log-format", "json"}, args...)...)
-	stderr, err := cmd.StderrPipe()
+	s, stop, err := Launch(a, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{cmd: cmd, logs: &lockedBuffer{}}
-	addr := make(chan string, 1)
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.logs.Write(append(line, '\n'))
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(line, &rec) == nil && rec.Msg == "signaling server listening" && rec.Addr != "" {
-				select {
-				case addr <- rec.Addr:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		<-copied
+		stop()
 		if t.Failed() {
 			t.Logf("tabraft-signal's log:\n%s", s.logs.String())
 		}
 	})
-	select {
-	case s.Addr = <-addr:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("tabraft-signal did not say where it listens; its log:\n%s", s.logs.String())
-	}
-	s.URL = "http://" + s.Addr
 	return s
 }
 
