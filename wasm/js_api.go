@@ -61,6 +61,9 @@ func Expose() error {
 	if err := a.onPageHide(); err != nil {
 		a.log.Warn("members will not leave when the page goes away", "err", err)
 	}
+	if err := a.onVisibility(); err != nil {
+		a.log.Warn("leaders of a hidden page will not hand over", "err", err)
+	}
 	if hook := field(rt.global, ReadyHook); hook.Type() == safejs.TypeFunction {
 		if err := rt.later(hook, obj); err != nil {
 			return fmt.Errorf("calling the loader back: %w", err)
