@@ -113,6 +113,10 @@ type request struct {
 	p    *pending
 	data []byte
 	fn   func() // reqCall: runs on the loop goroutine
+	// reqPropose from ProposeBatch: the commands and their callers, in
+	// order (p and data are unset).
+	batch [][]byte
+	ps    []*pending
 }
 
 // pending is a caller waiting for its write to apply or its read to be safe.
@@ -123,16 +127,20 @@ type pending struct {
 	term   uint64       // writes: the member's term when it proposed
 	index  uint64       // reads: the index to reach
 	query  func() any   // reads: what to run once safe
+	// pos is the write's position in its ProposeBatch call (whose
+	// commands share one result channel).
+	pos int
 }
 
 type outcome struct {
 	value any
 	err   error
+	pos   int
 }
 
 func (p *pending) resolve(v any, err error) {
 	select {
-	case p.result <- outcome{v, err}:
+	case p.result <- outcome{v, err, p.pos}:
 	default:
 	}
 }
@@ -233,6 +241,60 @@ func (n *Node) Propose(ctx context.Context, cmd []byte) (any, error) {
 	seq := n.seq.Add(1)
 	return n.wait(ctx, request{kind: reqPropose, data: encodeCommand(commandID{uint64(n.id), n.runID, seq}, cmd),
 		p: &pending{seq: seq}})
+}
+
+// ProposeBatch submits cmds together (one batch for the core, in order)
+// and waits until this member applied them all, returning the state
+// machine's results in the order of cmds. The error, if any, is the first
+// command's that failed (wrapped with its position): the others may have
+// been applied, or not. A batch the core refuses (no leader, for one) is
+// refused whole, and none of it is applied.
+func (n *Node) ProposeBatch(ctx context.Context, cmds [][]byte) ([]any, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.ProposalTimeout)
+		defer cancel()
+	}
+	result := make(chan outcome, len(cmds)) // each write resolves at most once
+	ps := make([]pending, len(cmds))
+	req := request{kind: reqPropose, batch: make([][]byte, len(cmds)), ps: make([]*pending, len(cmds))}
+	first := n.seq.Add(uint64(len(cmds))) - uint64(len(cmds)) + 1
+	for i, cmd := range cmds {
+		p := &ps[i]
+		p.ctx, p.result, p.seq, p.pos = ctx, result, first+uint64(i), i
+		req.batch[i] = encodeCommand(commandID{uint64(n.id), n.runID, p.seq}, cmd)
+		req.ps[i] = p
+	}
+	select {
+	case n.reqs <- req:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("peer: batch not submitted: %w", ctx.Err())
+	case <-n.done:
+		return nil, ErrStopped
+	}
+	values := make([]any, len(cmds))
+	failed := -1
+	var ferr error
+	for range cmds {
+		select {
+		case o := <-result:
+			values[o.pos] = o.value
+			if o.err != nil && (failed < 0 || o.pos < failed) {
+				failed, ferr = o.pos, o.err
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("peer: no answer for the whole batch, outcome unknown: %w", ctx.Err())
+		case <-n.done:
+			return nil, ErrStopped
+		}
+	}
+	if failed >= 0 {
+		return values, fmt.Errorf("peer: command %d of %d: %w", failed, len(cmds), ferr)
+	}
+	return values, nil
 }
 
 // Read runs query once every write that completed before Read was called
@@ -403,6 +465,14 @@ func (n *Node) takeRequests(req request, batch [][]byte, ps []*pending) ([][]byt
 	for {
 		switch req.kind {
 		case reqPropose:
+			if req.p == nil { // a ProposeBatch
+				for _, p := range req.ps {
+					n.writes[p.seq] = p
+				}
+				batch = append(batch, req.batch...)
+				ps = append(ps, req.ps...)
+				break
+			}
 			n.writes[req.p.seq] = req.p
 			batch = append(batch, req.data)
 			ps = append(ps, req.p)

@@ -51,11 +51,15 @@ func (m *machine) reset(snapIndex uint64) {
 // Apply implements peer.StateMachine.
 func (m *machine) Apply(cmd []byte) any {
 	e := m.match(cmd)
-	var op board.Op
-	_ = json.Unmarshal(cmd, &op) // the board decodes it again and reports errors
+	op, derr := board.Decode(cmd) // once: the board applies what was decoded
 	m.mu.Lock()
 	old, had := m.b.Get(op.Key)
-	res, _ := m.b.Apply(cmd).(board.Result)
+	var res board.Result
+	if derr != nil {
+		res, _ = m.b.Apply(cmd).(board.Result) // answers with the board's error
+	} else {
+		res = m.b.ApplyOp(op)
+	}
 	if res.Err == "" {
 		switch op.Kind {
 		case "set":

@@ -276,51 +276,35 @@ func (m *Member) Propose(ctx context.Context, op board.Op) (board.Result, error)
 	return res, nil
 }
 
-// ProposeBatch proposes ops together: once a leader is known, each is
-// submitted right after the one before it, so that the node takes them into
-// as few batches as it can, in order. It returns their results in order, or
-// the first error (the others may still have been applied).
+// ProposeBatch proposes ops together, as one batch of the node, and
+// returns their results in order, or the first error (the others may still
+// have been applied). While no leader is known it retries until ctx ends
+// (a batch refused for want of a leader was refused whole).
 func (m *Member) ProposeBatch(ctx context.Context, ops []board.Op) ([]board.Result, error) {
 	if len(ops) == 0 {
 		return nil, nil
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	r, err := m.waitLeader(ctx)
+	cmds := make([][]byte, len(ops))
+	for i, op := range ops {
+		cmds[i] = op.Encode()
+	}
+	v, err := m.retry(ctx, func(ctx context.Context, r *run) (any, error) { return r.node.ProposeBatch(ctx, cmds) })
 	if err != nil {
 		return nil, err
 	}
-	results := make([]board.Result, len(ops))
-	errs := make([]error, len(ops))
-	var wg sync.WaitGroup
-	prev := make(chan struct{})
-	close(prev)
-	for i, op := range ops {
-		wait, next := prev, make(chan struct{})
-		wg.Go(func() {
-			<-wait
-			// Under GOOS=js nothing preempts this goroutine between the
-			// close and the node's queue: the next op is queued after it.
-			close(next)
-			v, err := r.node.Propose(ctx, op.Encode())
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			res, ok := v.(board.Result)
-			if !ok {
-				errs[i] = fmt.Errorf("unexpected result %T", v)
-				return
-			}
-			results[i] = res
-		})
-		prev = next
+	vals, _ := v.([]any)
+	if len(vals) != len(ops) {
+		return nil, fmt.Errorf("%d results for %d ops", len(vals), len(ops))
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("op %d: %w", i, err)
+	results := make([]board.Result, len(ops))
+	for i, v := range vals {
+		res, ok := v.(board.Result)
+		if !ok {
+			return nil, fmt.Errorf("op %d: unexpected result %T", i, v)
 		}
+		results[i] = res
 	}
 	return results, nil
 }

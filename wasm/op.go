@@ -54,6 +54,14 @@ func ParseOp(js []byte) (board.Op, error) {
 
 // ParseOps reads an array of operations (proposeBatch).
 func ParseOps(js []byte) ([]board.Op, error) {
+	if ops, ok := scanOps(js); ok {
+		return ops, nil
+	}
+	return parseOpsJSON(js)
+}
+
+// parseOpsJSON is ParseOps' general path.
+func parseOpsJSON(js []byte) ([]board.Op, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(js, &raws); err != nil {
 		return nil, fmt.Errorf("%w: not an array of ops", ErrInvalidOp)

@@ -56,9 +56,20 @@ func New() *Board { return &Board{cells: map[string]string{}} }
 // Invalid operations are counted and answered with an error, identically
 // on every member.
 func (b *Board) Apply(cmd []byte) any {
-	b.version++
-	op, err := decodeOp(cmd)
+	op, err := Decode(cmd)
 	if err != nil {
+		b.version++
+		return Result{Version: b.version, Err: err.Error()}
+	}
+	return b.ApplyOp(op)
+}
+
+// ApplyOp applies an operation already decoded (by Decode), so that a
+// caller who needs the Op too decodes the command once. It checks op and
+// answers exactly as Apply does for op's encoding.
+func (b *Board) ApplyOp(op Op) Result {
+	b.version++
+	if err := op.check(); err != nil {
 		return Result{Version: b.version, Err: err.Error()}
 	}
 	switch op.Kind {
@@ -72,24 +83,31 @@ func (b *Board) Apply(cmd []byte) any {
 	return Result{Version: b.version}
 }
 
-func decodeOp(cmd []byte) (Op, error) {
+// Decode reads a command (an Op's JSON) without checking the operation:
+// ApplyOp does. It fails only on what is not JSON of an object.
+func Decode(cmd []byte) (Op, error) {
 	var op Op
 	if err := json.Unmarshal(cmd, &op); err != nil {
 		return op, fmt.Errorf("board: not an operation: %w", err)
 	}
+	return op, nil
+}
+
+// check reports whether op is a valid operation.
+func (op Op) check() error {
 	switch op.Kind {
 	case "set", "del":
 		if op.Key == "" || len(op.Key) > MaxKeyLen {
-			return op, fmt.Errorf("board: key must have 1 to %d bytes", MaxKeyLen)
+			return fmt.Errorf("board: key must have 1 to %d bytes", MaxKeyLen)
 		}
 		if len(op.Value) > MaxValueLen {
-			return op, fmt.Errorf("board: value over %d bytes", MaxValueLen)
+			return fmt.Errorf("board: value over %d bytes", MaxValueLen)
 		}
 	case "clear":
 	default:
-		return op, fmt.Errorf("board: unknown operation %q", op.Kind)
+		return fmt.Errorf("board: unknown operation %q", op.Kind)
 	}
-	return op, nil
+	return nil
 }
 
 // Get returns the value of a cell.
