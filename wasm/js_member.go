@@ -13,6 +13,7 @@ import (
 
 	"github.com/hack-pad/safejs"
 	"github.com/tabraft/tabraft/peer"
+	"github.com/tabraft/tabraft/peer/board"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -128,10 +129,7 @@ func (b *binding) proposeBatch(_ safejs.Value, args []safejs.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		if res == nil {
-			return b.parsed([]byte("[]"), nil)
-		}
-		return b.parsed(json.Marshal(res))
+		return b.rt.parse(board.EncodeResults(res))
 	})
 }
 

@@ -38,7 +38,23 @@ type Result struct {
 
 // Encode returns op as a command for Propose.
 func (op Op) Encode() []byte {
+	if b, ok := appendOpFast(make([]byte, 0, 24+len(op.Kind)+len(op.Key)+len(op.Value)), op); ok {
+		return b
+	}
 	b, _ := json.Marshal(op) // cannot fail: strings only
+	return b
+}
+
+// EncodeResults returns rs as a JSON array, as json.Marshal writes it
+// (nil too is written []).
+func EncodeResults(rs []Result) []byte {
+	if b, ok := appendResultsFast(make([]byte, 0, 2+16*len(rs)), rs); ok {
+		return b
+	}
+	if rs == nil {
+		rs = []Result{}
+	}
+	b, _ := json.Marshal(rs) // cannot fail: numbers and strings only
 	return b
 }
 
@@ -86,6 +102,9 @@ func (b *Board) ApplyOp(op Op) Result {
 // Decode reads a command (an Op's JSON) without checking the operation:
 // ApplyOp does. It fails only on what is not JSON of an object.
 func Decode(cmd []byte) (Op, error) {
+	if op, ok := decodeFast(cmd); ok {
+		return op, nil
+	}
 	var op Op
 	if err := json.Unmarshal(cmd, &op); err != nil {
 		return op, fmt.Errorf("board: not an operation: %w", err)
