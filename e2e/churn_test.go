@@ -159,10 +159,34 @@ func TestTabChurn(t *testing.T) {
 		s, err := browsertest.EvalErr[status](first.tab, `m.status()`)
 		return s.Role == "leader", err
 	})
-	hidden := openTab(true)
+	// The founder leads; once there are three voters, its window is
+	// minimized: it hands leadership over (wasm's hidden-tab policy) and
+	// stays open and hidden for the rest of the test.
+	openTab(false)
+	openTab(false)
+	browsertest.WaitFor(t, formTimeout, "three voters", func() (bool, error) {
+		s, err := browsertest.EvalErr[status](first.tab, `m.status()`)
+		if err == nil && len(s.Voters) != 3 {
+			err = fmt.Errorf("voters %v, learners %v", s.Voters, s.Learners)
+		}
+		return err == nil, err
+	})
+	hidden := first
+	mu.Lock()
+	hidden.hidden = true
+	mu.Unlock()
 	if err := hidden.tab.Minimize(); err != nil {
 		t.Fatalf("hiding %s: %v", hidden.tab.Name, err)
 	}
+	hiddenAt := time.Now()
+	browsertest.WaitFor(t, leadTimeout, "the hidden leader hands over", func() (bool, error) {
+		s, err := browsertest.EvalErr[status](open[1].tab, `m.status()`)
+		if err == nil && (s.Leader == "" || s.Leader == hidden.id) {
+			err = fmt.Errorf("%s follows %q", open[1].tab.Name, s.Leader)
+		}
+		return err == nil, err
+	})
+	t.Logf("the leader's tab hidden, another member led %s later", time.Since(hiddenAt).Round(time.Millisecond))
 	checkHidden := func() {
 		t.Helper()
 		if v := browsertest.Eval[string](t, hidden.tab, `document.visibilityState`); v != "hidden" {
