@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"hash/fnv"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/tabraft/tabraft/peer/board"
@@ -226,19 +225,38 @@ func (m *machine) hashLocked() string {
 	var buf [16]byte
 	binary.LittleEndian.PutUint64(buf[:8], m.sum)
 	binary.LittleEndian.PutUint64(buf[8:], m.b.Version())
-	h := fnv.New64a()
-	h.Write(buf[:])
-	return fmt.Sprintf("%016x", h.Sum64())
+	var out [16]byte
+	hex := strconv.AppendUint(out[:0], fnvAdd(fnvOffset, buf[:]...), 16)
+	return strings.Repeat("0", 16-len(hex)) + string(hex) // as %016x
 }
 
 // cellDigest is the digest of one cell; a board's is the sum of its cells'.
+// It is FNV-1a (64 bits) of len(key) ":" key "=" val.
 func cellDigest(key, val string) uint64 {
-	h := fnv.New64a()
 	var n [20]byte
-	h.Write(strconv.AppendInt(n[:0], int64(len(key)), 10))
-	h.Write([]byte{':'})
-	h.Write([]byte(key))
-	h.Write([]byte{'='})
-	h.Write([]byte(val))
-	return h.Sum64()
+	h := fnvAdd(fnvOffset, strconv.AppendInt(n[:0], int64(len(key)), 10)...)
+	h = fnvAdd(h, ':')
+	h = fnvString(h, key)
+	h = fnvAdd(h, '=')
+	return fnvString(h, val)
+}
+
+// FNV-1a, 64 bits (hash/fnv's New64a without its allocation).
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
+func fnvAdd(h uint64, b ...byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
 }
