@@ -777,7 +777,7 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 	r.quorumChanged = true
 	r.appendsDirty = true
 	if !r.isVoter(r.id) {
-		// Removed or demoted: tell every remaining member how far the log
+		// Removed or demoted: tell the remaining voters it replicates to how far the log
 		// is committed — this change included, which they may not know yet
 		// and need in order to elect anyone under the new configuration
 		// (still in the joint one, a voter may need the vote of this
@@ -785,7 +785,9 @@ func (r *raft) applyConfChangeEntry(e *Entry) {
 		// simulator found) — then hand over to the best remaining voter
 		// rather than leave the cluster to time out, and step down.
 		for _, id := range r.peers {
-			r.sendCommit(id)
+			if r.isVoter(id) && r.prs[id].state == stateReplicate {
+				r.sendCommit(id)
+			}
 		}
 		if t := r.bestTransferTarget(); t != None && r.prs[t].match == r.log.lastIndex() {
 			r.send(Message{Type: MsgTimeoutNow, To: t})
