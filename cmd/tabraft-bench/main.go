@@ -44,7 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (browserbench.Config, bool, err
 	fs.IntVar(&c.Concurrency, "concurrency", browserbench.DefaultConcurrency, "proposeBatch calls in flight per tab")
 	fs.IntVar(&c.OpSize, "op-size", browserbench.DefaultOpSize, "bytes per op (its JSON)")
 	fs.IntVar(&c.Trials, "trials", browserbench.DefaultTrials, "failover trials (0: skip them)")
-	fs.StringVar(&c.Failover, "failover", "close", "how the leader's tab goes: close (pagehide, its member leaves) or crash (renderer killed)")
+	fs.StringVar(&c.Failover, "failover", "close", "how the leader's tab goes: close (pagehide: a leader hands over) or crash (renderer killed)")
 	fs.BoolVar(&c.Demo, "demo", false, "run the demo page in the tabs instead of a bare page with the member only")
 	fs.BoolVar(&c.Profile, "profile", false, "profile the leader tab's CPU during the throughput run (builds the wasm with symbols)")
 	fs.StringVar(&c.ConsoleDir, "console-dir", "", "write each tab's console to this directory (<member id>.log)")

@@ -50,7 +50,7 @@ type Config struct {
 	// Trials is the number of failover trials (0: none).
 	Trials int
 	// Failover is how the leader's tab goes: "close" (the page gets
-	// pagehide and its member leaves) or "crash" (the renderer is killed).
+	// pagehide, and a leading member hands over) or "crash" (the renderer is killed).
 	Failover string
 	// Demo runs the demo page in the tabs (its rendering and status polls
 	// included) rather than a bare page holding only the member.

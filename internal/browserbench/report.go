@@ -107,7 +107,7 @@ func (r *Report) Print(w io.Writer) error {
 		}
 	}
 	if f := r.Failover; f != nil {
-		what := "closed (pagehide: its member leaves)"
+		what := "closed (pagehide: it hands leadership over)"
 		if f.Mode == "crash" {
 			what = "crashed (no pagehide)"
 		}
