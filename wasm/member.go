@@ -486,6 +486,17 @@ func (m *Member) Stop(ctx context.Context) error {
 // Restart starts the member again on its storage, with a new transport
 // and a board rebuilt from the storage. A running member is stopped first.
 func (m *Member) Restart(ctx context.Context) error {
+	if err := m.relaunch(ctx, "restart", nil); err != nil {
+		return err
+	}
+	m.log.Info("restarted")
+	return nil
+}
+
+// relaunch stops the running member (if any), runs between on its stopped
+// storage, and starts it again: what Restart and RecoverAlone share. A
+// failure to start again is wrapped with what.
+func (m *Member) relaunch(ctx context.Context, what string, between func() error) error {
 	r, err := m.begin()
 	if err != nil {
 		return err
@@ -494,14 +505,18 @@ func (m *Member) Restart(ctx context.Context) error {
 	if r != nil {
 		m.halt(ctx, r)
 	}
+	if between != nil {
+		if err := between(); err != nil {
+			return err
+		}
+	}
 	r, err = m.start(ctx, false)
 	if err != nil {
-		return fmt.Errorf("restart: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	m.mu.Lock()
 	m.cur = r
 	m.mu.Unlock()
-	m.log.Info("restarted")
 	return nil
 }
 
@@ -571,27 +586,14 @@ func poll(ctx context.Context, cond func() bool) error {
 // lost; members of the old cluster must not come back with their logs.
 // Never automatic.
 func (m *Member) RecoverAlone(ctx context.Context) error {
-	r, err := m.begin()
-	if err != nil {
-		return err
-	}
-	defer m.end()
-	if r != nil {
-		m.halt(ctx, r)
-	}
-	meta, err := peer.RecoverAlone(m.store, board.New(), m.opts.ID)
-	if err != nil {
-		return fmt.Errorf("recover alone: %w", err)
-	}
-	m.log.Warn("recovered alone: a new cluster of this member only", "index", meta.Index, "term", meta.Term)
-	r, err = m.start(ctx, false)
-	if err != nil {
-		return fmt.Errorf("recover alone: restarting: %w", err)
-	}
-	m.mu.Lock()
-	m.cur = r
-	m.mu.Unlock()
-	return nil
+	return m.relaunch(ctx, "recover alone: restarting", func() error {
+		meta, err := peer.RecoverAlone(m.store, board.New(), m.opts.ID)
+		if err != nil {
+			return fmt.Errorf("recover alone: %w", err)
+		}
+		m.log.Warn("recovered alone: a new cluster of this member only", "index", meta.Index, "term", meta.Term)
+		return nil
+	})
 }
 
 func isMember(cs raft.ConfState, id raft.NodeID) bool {
