@@ -133,7 +133,16 @@ func TestBrowser(t *testing.T) {
 	wg.Go(func() {
 		next := map[raft.NodeID]uint64{}
 		for range 2 * n {
-			m := recv(t, native)
+			var m raft.Message
+			select {
+			case m = <-native.Inbox():
+			case <-time.After(waitTimeout):
+				t.Errorf("the native member received only %v within %v", next, waitTimeout)
+				for _, p := range native.Stats().Peers {
+					t.Logf("native link to %d: %+v", p.ID, p)
+				}
+				return
+			}
 			want := probeMessage(m.From, 1, next[m.From]+1, big)
 			if m.Index != want.Index || len(m.Entries) != len(want.Entries) ||
 				(len(m.Entries) == 1 && !bytes.Equal(m.Entries[0].Data, want.Entries[0].Data)) {
@@ -160,8 +169,9 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("in the browser: %s", e)
 		}
 		for _, p := range res.Stats {
-			t.Logf("tab link to %d: %s, %d opens, %d failures, %d dropped, %d writer pauses, received %d messages (%d KiB on the wire)",
-				p.ID, p.State, p.Opens, p.Failures, p.Dropped(), p.WriterPauses, p.Wire.MessagesReceived, p.Wire.WireBytesReceived>>10)
+			t.Logf("tab link to %d: %s, %d opens, %d failures, %d dropped, %d writer pauses, received %d messages (%d KiB on the wire); queued %d, sent %d (%d KiB), %d waiting, buffered %d, stale counters %d",
+				p.ID, p.State, p.Opens, p.Failures, p.Dropped(), p.WriterPauses, p.Wire.MessagesReceived, p.Wire.WireBytesReceived>>10,
+				p.MessagesQueued, p.Wire.MessagesSent, p.Wire.WireBytesSent>>10, p.QueuedMessages, p.BufferedAmount, p.StaleBuffered)
 		}
 		t.Logf("the tab's exchange took %d ms", res.Millis)
 	case <-time.After(2 * waitTimeout):

@@ -1,5 +1,7 @@
 package rtc
 
+import "errors"
+
 // The seam between the transport and a WebRTC implementation: pion's
 // natively (conn_native.go), the browser's RTCPeerConnection and
 // RTCDataChannel under GOOS=js (conn_js.go). The methods mirror the W3C
@@ -34,6 +36,10 @@ type peerConn interface {
 	// kindOffer or kindAnswer).
 	setRemoteDescription(typ, sdp string) error
 	addICECandidate(c candidateInit) error
+	// channelBytesSent returns the payload bytes the connection's data
+	// channel has transmitted, from the connection's statistics
+	// (getStats). It may wait for them.
+	channelBytesSent() (uint64, error)
 	// close ends the connection and releases its callbacks. It may take
 	// a while natively.
 	close()
@@ -56,6 +62,9 @@ type dataChannel interface {
 	// close closes the channel and releases its callbacks and receiver.
 	close()
 }
+
+// errNoChannelStats: the connection's statistics have no data channel.
+var errNoChannelStats = errors.New("no data channel in the connection's statistics")
 
 // candidateInit is an ICE candidate as it travels in an envelope: the JSON
 // of RTCIceCandidateInit, field for field pion's ICECandidateInit (whose

@@ -231,6 +231,44 @@ func (p *jsPC) addICECandidate(c candidateInit) error {
 	return err
 }
 
+func (p *jsPC) channelBytesSent() (uint64, error) {
+	report, err := p.await("getStats")
+	if err != nil {
+		return 0, err
+	}
+	var sent uint64
+	found := false
+	each, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		st := args[0]
+		if typ := optString(st, "type"); typ == nil || *typ != "data-channel" {
+			return nil
+		}
+		if lbl := optString(st, "label"); lbl == nil || *lbl != channelLabel {
+			return nil
+		}
+		if v, err := st.Get("bytesSent"); err == nil && v.Type() == safejs.TypeNumber {
+			if n, err := v.Float(); err == nil && n >= 0 {
+				sent, found = uint64(n), true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("getStats: %w", err)
+	}
+	defer each.Release()
+	if _, err := report.Call("forEach", each); err != nil {
+		return 0, fmt.Errorf("getStats: %w", err)
+	}
+	if !found {
+		return 0, errNoChannelStats
+	}
+	return sent, nil
+}
+
 func (p *jsPC) close() {
 	p.release()
 	_, _ = p.v.Call("close")

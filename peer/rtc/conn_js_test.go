@@ -106,7 +106,7 @@ func waitOpen(t *testing.T, dc dataChannel) {
 func TestJSChannelDeliversInOrder(t *testing.T) {
 	done := make(chan struct{})
 	defer close(done)
-	_, _, ca, cb := jsPair(t, done)
+	a, _, ca, cb := jsPair(t, done)
 	cfg := Config{MaxReceiveBytes: 8 << 20}
 	rx := cb.newReceiver(&cfg) // before cb can deliver anything
 	low := make(chan struct{}, 1)
@@ -157,6 +157,23 @@ func TestJSChannelDeliversInOrder(t *testing.T) {
 		}
 	}
 	t.Logf("writer saw a full buffer: %t", sawBuffered.Load())
+
+	// The statistics the writer falls back on count every payload byte.
+	var total uint64
+	for i := range n {
+		total += uint64(len(msg(i)))
+	}
+	deadline := time.Now().Add(jsWait)
+	for {
+		sent, err := a.channelBytesSent()
+		if err == nil && sent == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("channelBytesSent: %d, %v; want %d", sent, err, total)
+		}
+		time.Sleep(10 * time.Millisecond) // poll the statistics
+	}
 
 	// A message over the limit fails the receiver.
 	if err := ca.send(make([]byte, maxDataChannelMessage+1)); err != nil {

@@ -69,6 +69,11 @@ func (p pionPC) addICECandidate(c candidateInit) error {
 	return p.pc.AddICECandidate(webrtc.ICECandidateInit(c))
 }
 
+// channelBytesSent: pion's bufferedAmount is exact, and its statistics
+// leave out detached data channels, so natively the pacer never needs nor
+// gets them.
+func (p pionPC) channelBytesSent() (uint64, error) { return 0, errNoChannelStats }
+
 func (p pionPC) close() { p.pc.Close() }
 
 // pionChannel is a pion data channel.

@@ -39,3 +39,4 @@ func TestCandidateJSONIsPions(t *testing.T) {
 		}
 	}
 }
+

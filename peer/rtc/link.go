@@ -79,7 +79,7 @@ type counters struct {
 	opens, failures, queued                               atomic.Uint64
 	dropNoConn, dropFull, dropUnencodable, dropOnReset    atomic.Uint64
 	impersonations, misaddressed, decodeErrors, badResets atomic.Uint64
-	writerPauses                                          atomic.Uint64
+	writerPauses, staleBuffered                           atomic.Uint64
 }
 
 // link is everything about one peer of the room. One goroutine (run) owns

@@ -211,10 +211,14 @@ func (l *link) read(s *session, rx receiver, prev <-chan struct{}) {
 // the channel's buffer.
 func (l *link) write(s *session, dc dataChannel) {
 	defer l.t.wg.Done()
-	high := l.t.cfg.HighWater
 	poll := time.NewTimer(bufferPoll)
 	poll.Stop()
 	defer poll.Stop()
+	pace := &pacer{buffered: dc.bufferedAmount, sent: s.pc.channelBytesSent, high: l.t.cfg.HighWater}
+	onStale := func() {
+		l.c.staleBuffered.Add(1)
+		l.log.Warn("the data channel's bufferedAmount is stale: pacing by its statistics", "session", s.id)
+	}
 	for {
 		it, ok := s.q.pop()
 		if !ok {
@@ -226,13 +230,9 @@ func (l *link) write(s *session, dc dataChannel) {
 			}
 		}
 		for _, f := range it.frags {
-			for dc.bufferedAmount() > high {
+			if pace.full() {
 				l.c.writerPauses.Add(1)
-				poll.Reset(bufferPoll)
-				select {
-				case <-s.low:
-				case <-poll.C:
-				case <-s.done:
+				if !pace.waitRoom(s.low, s.done, poll, onStale) {
 					return
 				}
 			}
@@ -240,6 +240,7 @@ func (l *link) write(s *session, dc dataChannel) {
 				l.box.post(event{kind: evDown, sess: s, err: err})
 				return
 			}
+			pace.written += uint64(len(f))
 		}
 		s.q.release(it.n)
 	}

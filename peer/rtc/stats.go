@@ -39,8 +39,11 @@ type PeerStats struct {
 	// BufferedAmount waits inside it.
 	QueuedBytes, QueuedMessages int
 	BufferedAmount              uint64
-	// WriterPauses counts the writer's waits for BufferedAmount to fall.
-	WriterPauses uint64
+	// WriterPauses counts the writer's waits for BufferedAmount to fall;
+	// StaleBuffered the connections whose BufferedAmount stopped following
+	// what the channel transmitted (a browser's bug the writer works
+	// around by reading the connection's statistics).
+	WriterPauses, StaleBuffered uint64
 
 	// Messages dropped by Send: no open connection, queue full, not
 	// encodable; and queued messages dropped when a connection ended.
@@ -106,6 +109,7 @@ func (l *link) stats() PeerStats {
 	c := &l.c
 	p.Opens, p.Failures = c.opens.Load(), c.failures.Load()
 	p.WriterPauses, p.MessagesQueued = c.writerPauses.Load(), c.queued.Load()
+	p.StaleBuffered = c.staleBuffered.Load()
 	p.DroppedNoConnection, p.DroppedQueueFull = c.dropNoConn.Load(), c.dropFull.Load()
 	p.DroppedUnencodable, p.DroppedOnReset = c.dropUnencodable.Load(), c.dropOnReset.Load()
 	p.Impersonations, p.Misaddressed = c.impersonations.Load(), c.misaddressed.Load()
