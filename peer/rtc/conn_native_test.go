@@ -39,4 +39,3 @@ func TestCandidateJSONIsPions(t *testing.T) {
 		}
 	}
 }
-
