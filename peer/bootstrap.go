@@ -45,8 +45,8 @@ func HasState(st raft.Storage) (bool, error) {
 //     cluster's leader (nil), which an autopilot leader does within a few
 //     hundred milliseconds.
 //
-// The roster must be complete when asked: with rtc.Transport, once the
-// room's welcome is handled (rtc.Transport.Stats().Joins > 0).
+// The roster must be complete when asked: rtc.New returns with the
+// room's roster its welcome listed.
 //
 // The signaling server serializes joins, so of several new members entering
 // an empty room together exactly one sees it empty and founds. What this

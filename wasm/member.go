@@ -13,7 +13,6 @@ import (
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/peer/autopilot"
 	"github.com/tabraft/tabraft/peer/board"
-	"github.com/tabraft/tabraft/peer/rtc"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -127,7 +126,7 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 	}
 	var voters []raft.NodeID
 	if found {
-		others := roster(ctx, tr)
+		others := tr.Members() // complete once Dial returns
 		if voters, err = peer.FoundingVoters(m.store, m.opts.ID, others); err != nil {
 			_ = tr.Close()
 			return nil, err
@@ -167,35 +166,6 @@ func (m *Member) start(ctx context.Context, found bool) (*run, error) {
 		m.watch(r)
 	}()
 	return r, nil
-}
-
-// welcomeWait bounds the wait for the room's welcome; settleWait is how
-// long an empty room is looked at again after it (see roster).
-const (
-	welcomeWait = 5 * time.Second
-	settleWait  = 50 * time.Millisecond
-)
-
-// roster returns the other members in the room once the transport handled
-// the room's welcome: rtc.New returns before its goroutine records the
-// welcome's member list (Stats().Joins counts the welcomes handled, just
-// before their members are added), so an empty Members() right after it
-// may be a room not yet seen rather than an empty one.
-func roster(ctx context.Context, tr Transport) []raft.NodeID {
-	s, ok := tr.(interface{ Stats() rtc.Stats })
-	if !ok {
-		return tr.Members()
-	}
-	ctx, cancel := context.WithTimeout(ctx, welcomeWait)
-	defer cancel()
-	_ = poll(ctx, func() bool { return s.Stats().Joins > 0 })
-	if others := tr.Members(); len(others) > 0 {
-		return others
-	}
-	sctx, scancel := context.WithTimeout(ctx, settleWait)
-	defer scancel()
-	_ = poll(sctx, func() bool { return len(tr.Members()) > 0 })
-	return tr.Members()
 }
 
 // watch waits for the run's node to stop and reports it.
@@ -562,20 +532,6 @@ func (m *Member) Leave(ctx context.Context) error {
 	}
 	m.log.Info("left the cluster")
 	return errors.Join(errs...)
-}
-
-// poll calls cond until it holds or ctx ends.
-func poll(ctx context.Context, cond func() bool) error {
-	wait := retryBase
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, retryMax)
-	}
-	return nil
 }
 
 // RecoverAlone starts a new cluster of this member alone from its own

@@ -14,7 +14,8 @@ import (
 // (rtc.Transport).
 type Transport interface {
 	peer.Transport
-	// Members returns the other members in the room.
+	// Members returns the other members in the room, complete when the
+	// transport is returned (rtc.New returns with the room's roster).
 	Members() []raft.NodeID
 	// Connected returns the members with an open link.
 	Connected() []raft.NodeID

@@ -140,12 +140,9 @@ func run(args []string) error {
 		ap := o.autopilotConfig()
 		cfg.Autopilot = &ap
 		if voters == nil {
-			roster, err := roomRoster(ctx, tr)
-			if err != nil {
-				_ = tr.Close()
-				return err
-			}
-			if cfg.Raft.Voters, err = peer.FoundingVoters(store, id, roster); err != nil {
+			// rtc.New returned with the room's roster.
+			var err error
+			if cfg.Raft.Voters, err = peer.FoundingVoters(store, id, tr.Members()); err != nil {
 				_ = tr.Close()
 				return err
 			}
@@ -179,30 +176,6 @@ func run(args []string) error {
 		return err
 	}
 	return nil
-}
-
-// roomRoster returns the other members in the room once the transport
-// has handled the room's welcome (Stats().Joins counts it). The welcome's
-// members are linked just after it is counted, so a short settling delay
-// follows.
-func roomRoster(ctx context.Context, tr *rtc.Transport) ([]raft.NodeID, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for tr.Stats().Joins == 0 {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the room's member list: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the room's member list: %w", ctx.Err())
-	case <-time.After(100 * time.Millisecond):
-	}
-	return tr.Members(), nil
 }
 
 func memberID(o options) (raft.NodeID, error) {

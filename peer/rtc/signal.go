@@ -31,13 +31,14 @@ func (t *Transport) dialJoin(ctx context.Context) (*client.Client, signaling.Mes
 
 // signalLoop serves the signaling connection, and when it is lost ends
 // every link (the other members see this one leave, and end theirs) and
-// dials again with backoff, until Close.
-func (t *Transport) signalLoop(c *client.Client, w signaling.Message) {
+// dials again with backoff, until Close. The room of c is entered already
+// (see enterRoom).
+func (t *Transport) signalLoop(c *client.Client) {
 	defer t.wg.Done()
 	attempt := 0
 	for {
 		joined := time.Now()
-		err := t.serveSignaling(c, w)
+		err := t.serveSignaling(c)
 		t.removeAll()
 		if t.ctx.Err() != nil {
 			return
@@ -54,7 +55,9 @@ func (t *Transport) signalLoop(c *client.Client, w signaling.Message) {
 			case <-t.ctx.Done():
 				return
 			}
+			var w signaling.Message
 			if c, w, err = t.dialJoin(t.ctx); err == nil {
+				t.enterRoom(c, w)
 				break
 			}
 			t.log.Warn("signaling reconnection failed", "err", err, "attempt", attempt)
@@ -63,9 +66,10 @@ func (t *Transport) signalLoop(c *client.Client, w signaling.Message) {
 	}
 }
 
-// serveSignaling handles the welcome and then every message of c until the
-// connection ends or the transport closes.
-func (t *Transport) serveSignaling(c *client.Client, w signaling.Message) error {
+// enterRoom takes the signaling connection c, which joined the room with
+// the welcome w, and links the members the welcome lists. New does it
+// before it returns, so that Members is the room's roster from the start.
+func (t *Transport) enterRoom(c *client.Client, w signaling.Message) {
 	t.mu.Lock()
 	t.sig, t.sigUp = c, true
 	t.joins++
@@ -73,6 +77,17 @@ func (t *Transport) serveSignaling(c *client.Client, w signaling.Message) error 
 		t.ice = iceServersOf(w.ICEServers)
 	}
 	t.mu.Unlock()
+	t.log.Info("joined the room", "room", t.cfg.Room, "members", len(w.Members))
+	for _, m := range w.Members {
+		if id, ok := parseMemberID(m); ok {
+			t.addLink(id)
+		}
+	}
+}
+
+// serveSignaling handles every message of c, whose room enterRoom entered,
+// until the connection ends or the transport closes.
+func (t *Transport) serveSignaling(c *client.Client) error {
 	defer func() {
 		t.mu.Lock()
 		t.sig, t.sigUp = nil, false
@@ -83,12 +98,6 @@ func (t *Transport) serveSignaling(c *client.Client, w signaling.Message) error 
 			c.CloseNow()
 		}
 	}()
-	t.log.Info("joined the room", "room", t.cfg.Room, "members", len(w.Members))
-	for _, m := range w.Members {
-		if id, ok := parseMemberID(m); ok {
-			t.addLink(id)
-		}
-	}
 	for {
 		m, err := c.Recv(t.ctx)
 		if err != nil {

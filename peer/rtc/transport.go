@@ -96,7 +96,8 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	t.wg.Add(3)
 	go func() { defer t.wg.Done(); t.unreachable.run(t.ctx.Done()) }()
 	go func() { defer t.wg.Done(); t.peers.run(t.ctx.Done()) }()
-	go t.signalLoop(c, w)
+	t.enterRoom(c, w)
+	go t.signalLoop(c)
 	return t, nil
 }
 
@@ -135,7 +136,9 @@ func (t *Transport) Unreachable() <-chan raft.NodeID { return t.unreachable.out 
 // Peers reports members joining and leaving the room (see PeerEvent).
 func (t *Transport) Peers() <-chan PeerEvent { return t.peers.out }
 
-// Members returns the other members in the room, sorted.
+// Members returns the other members in the room, sorted. From New's
+// return on it holds at least those the room's welcome listed: a new member
+// that finds it empty may found a cluster.
 func (t *Transport) Members() []raft.NodeID {
 	t.mu.Lock()
 	defer t.mu.Unlock()

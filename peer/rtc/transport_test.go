@@ -5,6 +5,7 @@ package rtc
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -196,5 +197,24 @@ func TestPeersAndUnknownMembers(t *testing.T) {
 	waitPeerEvent(t, a, PeerEvent{ID: 2, Present: false})
 	if got := a.Members(); len(got) != 0 {
 		t.Errorf("a.Members() = %v after b left", got)
+	}
+}
+
+// New returns with the room's roster: a new member that sees no one may
+// found a cluster, so Members must not lag behind the welcome.
+func TestNewKnowsTheRoster(t *testing.T) {
+	url := startSignaling(t)
+	room := roomName(t)
+	a := start(t, testConfig(url, room, 1))
+	if got := a.Members(); len(got) != 0 {
+		t.Errorf("the first member sees %v", got)
+	}
+	b := start(t, testConfig(url, room, 2))
+	if got := b.Members(); !slices.Equal(got, []raft.NodeID{1}) {
+		t.Errorf("the second member sees %v on New's return, want [1]", got)
+	}
+	c := start(t, testConfig(url, room, 3))
+	if got := c.Members(); !slices.Equal(got, []raft.NodeID{1, 2}) {
+		t.Errorf("the third member sees %v on New's return, want [1 2]", got)
 	}
 }
