@@ -5,8 +5,6 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,42 +73,13 @@ const acksJS = `({acked: window.acked || [], failed: window.failed || 0})`
 // (linearizably) at the end, and they all end with the same hash. It logs
 // the longest stall: the longest time with no write acknowledged anywhere.
 func TestTabChurn(t *testing.T) {
-	browsertest.Require(t)
-	srv := browsertest.StartServer(t, browsertest.Build(t))
-	br := browsertest.NewBrowser(t, browsertest.ThrottlingOn()...)
-	room := fmt.Sprintf("churn-%08x", rand.Uint32())
+	g := newWriterGroup(t, "churn", churnDeadMs, browsertest.ThrottlingOn()...)
 	rng := rand.New(rand.NewPCG(churnSeed, 0))
 	start := time.Now()
-
-	var mu sync.Mutex // guards open and allAcks
-	var open []*churnTab
-	allAcks := map[string]int64{}
-	collect := func(c *churnTab) {
-		a, err := browsertest.EvalErr[acks](c.tab, acksJS)
-		if err != nil {
-			t.Errorf("%s: reading its acknowledged writes: %v", c.tab.Name, err)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, kv := range a.Acked {
-			key, _ := kv[0].(string)
-			at, _ := kv[1].(float64)
-			allAcks[key] = int64(at)
-		}
-	}
-	openTab := func(hidden bool) *churnTab {
-		tab := br.Open(t, srv.URL+"/healthz")
-		id := browsertest.Eval[string](t, tab, fmt.Sprintf(churnJoinJS, room, churnDeadMs))
-		tab.Name = "tab of member " + id
-		c := &churnTab{tab: tab, id: id, hidden: hidden}
-		mu.Lock()
-		open = append(open, c)
-		mu.Unlock()
-		return c
-	}
+	openTab := g.openTab
 
 	// The voters of whichever open tab leads, polled all along.
+	var mu sync.Mutex // guards the samples
 	maxVoters, overTarget := 0, 0
 	var tooMany []string
 	done := make(chan struct{})
@@ -122,10 +91,7 @@ func TestTabChurn(t *testing.T) {
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
-			mu.Lock()
-			tabs := slices.Clone(open)
-			mu.Unlock()
-			for _, c := range tabs {
+			for _, c := range g.tabs() {
 				s, err := browsertest.EvalErr[status](c.tab, `m.status()`)
 				if err == nil && s.Role == "leader" {
 					mu.Lock()
@@ -172,17 +138,18 @@ func TestTabChurn(t *testing.T) {
 		return err == nil, err
 	})
 	hidden := first
-	mu.Lock()
+	g.mu.Lock()
 	hidden.hidden = true
-	mu.Unlock()
+	g.mu.Unlock()
 	if err := hidden.tab.Minimize(); err != nil {
 		t.Fatalf("hiding %s: %v", hidden.tab.Name, err)
 	}
 	hiddenAt := time.Now()
 	browsertest.WaitFor(t, leadTimeout, "the hidden leader hands over", func() (bool, error) {
-		s, err := browsertest.EvalErr[status](open[1].tab, `m.status()`)
+		other := g.tabs()[1]
+		s, err := browsertest.EvalErr[status](other.tab, `m.status()`)
 		if err == nil && (s.Leader == "" || s.Leader == hidden.id) {
-			err = fmt.Errorf("%s follows %q", open[1].tab.Name, s.Leader)
+			err = fmt.Errorf("%s follows %q", other.tab.Name, s.Leader)
 		}
 		return err == nil, err
 	})
@@ -205,26 +172,15 @@ func TestTabChurn(t *testing.T) {
 		return worst;
 	})()`)
 	t.Logf("%s is hidden; its 10 ms timers fired after up to %.0f ms", hidden.tab.Name, late)
-	for len(open) < churnTabs {
+	for len(g.tabs()) < churnTabs {
 		openTab(false)
 	}
 
 	// leaderConfig returns the voters and learners of the open tab that
 	// leads.
 	leaderConfig := func() ([]string, error) {
-		mu.Lock()
-		tabs := slices.Clone(open)
-		mu.Unlock()
-		for _, c := range tabs {
-			s, err := browsertest.EvalErr[status](c.tab, `m.status()`)
-			if err != nil {
-				return nil, err
-			}
-			if s.Role == "leader" {
-				return append(s.Voters, s.Learners...), nil
-			}
-		}
-		return nil, fmt.Errorf("no open tab leads")
+		_, s, err := g.leader()
+		return append(s.Voters, s.Learners...), err
 	}
 	// settled waits until the leader's configuration holds at most left
 	// closed members: with one left, closing one more leaves a majority
@@ -253,18 +209,14 @@ func TestTabChurn(t *testing.T) {
 	crashes := 0
 	for step := range churnSteps {
 		settled(closed, 1)
-		mu.Lock()
-		var cands []int
-		for i, c := range open {
+		var cands []*churnTab
+		for _, c := range g.tabs() {
 			if !c.hidden {
-				cands = append(cands, i)
+				cands = append(cands, c)
 			}
 		}
-		i := cands[rng.IntN(len(cands))]
-		c := open[i]
-		open = slices.Delete(open, i, i+1)
-		mu.Unlock()
-		collect(c)
+		c := cands[rng.IntN(len(cands))]
+		g.remove(c)
 		crash := rng.IntN(3) == 0
 		if crash {
 			crashes++
@@ -280,94 +232,26 @@ func TestTabChurn(t *testing.T) {
 	checkHidden()
 	settled(closed, 0)
 	browsertest.WaitFor(t, formTimeout, fmt.Sprintf("an odd number of voters, at most %d", churnMaxVoters), func() (bool, error) {
-		mu.Lock()
-		tabs := slices.Clone(open)
-		mu.Unlock()
-		for _, c := range tabs {
-			s, err := browsertest.EvalErr[status](c.tab, `m.status()`)
-			if err != nil {
-				return false, err
-			}
-			if s.Role == "leader" {
-				n := len(s.Voters)
-				if n%2 == 0 || n > churnMaxVoters {
-					return false, fmt.Errorf("the leader has voters %v (%s)", s.Voters, s.Note)
-				}
-				t.Logf("settled: voters %v, learners %v", s.Voters, s.Learners)
-				return true, nil
-			}
+		_, s, err := g.leader()
+		if err != nil {
+			return false, err
 		}
-		return false, fmt.Errorf("no open tab leads")
+		if n := len(s.Voters); n%2 == 0 || n > churnMaxVoters {
+			return false, fmt.Errorf("the leader has voters %v (%s)", s.Voters, s.Note)
+		}
+		t.Logf("settled: voters %v, learners %v", s.Voters, s.Learners)
+		return true, nil
 	})
 
-	// Stop the writers, gather what they acknowledged.
-	mu.Lock()
-	final := slices.Clone(open)
-	mu.Unlock()
-	for _, c := range final {
-		browsertest.Do(t, c.tab, `(window.stopWriter = true, window.writer)`)
-		collect(c)
-	}
 	close(done)
 	poller.Wait()
 	done = make(chan struct{}) // for the deferred close
-
 	mu.Lock()
-	t.Logf("%d steps (%d crashes) in %s; the leader listed at most %d voters (%d samples above %d: status lists both halves of a joint configuration); %d writes acknowledged",
-		churnSteps, crashes, time.Since(start).Round(time.Millisecond), maxVoters, overTarget, churnMaxVoters, len(allAcks))
+	t.Logf("%d steps (%d crashes) in %s; the leader listed at most %d voters (%d samples above %d: status lists both halves of a joint configuration)",
+		churnSteps, crashes, time.Since(start).Round(time.Millisecond), maxVoters, overTarget, churnMaxVoters)
 	if len(tooMany) > 0 {
 		t.Errorf("the leader listed more than %d voters: %v", churnMaxVoters+1, tooMany)
 	}
-	times := make([]int64, 0, len(allAcks))
-	for _, at := range allAcks {
-		times = append(times, at)
-	}
 	mu.Unlock()
-	slices.Sort(times)
-	var stall int64
-	for i := 1; i < len(times); i++ {
-		stall = max(stall, times[i]-times[i-1])
-	}
-	t.Logf("longest write stall: %d ms (between consecutive acknowledged writes across the cluster)", stall)
-
-	// Every tab reads the whole board linearizably, and it holds every
-	// acknowledged key; the hashes agree.
-	for _, c := range final {
-		// A read may fail while leadership moves (ErrLeaderChanged, a
-		// timeout): it is retried, and the failures are reported.
-		var board map[string]string
-		browsertest.WaitFor(t, agreeTimeout, c.tab.Name+" reads the board", func() (bool, error) {
-			var err error
-			board, err = browsertest.EvalErr[map[string]string](c.tab, `m.read()`)
-			if err != nil {
-				t.Logf("%s: read failed, retrying: %v", c.tab.Name, err)
-			}
-			return err == nil, err
-		})
-		var lost []string
-		for key := range allAcks {
-			if _, ok := board[key]; !ok {
-				lost = append(lost, key)
-			}
-		}
-		if len(lost) > 0 {
-			slices.Sort(lost)
-			t.Errorf("%s: %d acknowledged writes missing from its board, e.g. %s", c.tab.Name, len(lost), strings.Join(lost[:min(5, len(lost))], ", "))
-		}
-	}
-	browsertest.WaitFor(t, agreeTimeout, "every remaining tab has the same hash", func() (bool, error) {
-		var h0 string
-		for i, c := range final {
-			s, err := browsertest.EvalErr[status](c.tab, `m.status()`)
-			if err != nil {
-				return false, err
-			}
-			if i == 0 {
-				h0 = s.Hash
-			} else if s.Hash != h0 {
-				return false, fmt.Errorf("%s has hash %s, %s %s", c.tab.Name, s.Hash, final[0].tab.Name, h0)
-			}
-		}
-		return true, nil
-	})
+	g.finish()
 }

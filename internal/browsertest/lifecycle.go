@@ -77,3 +77,23 @@ func (tab *Tab) windowState(s browser.WindowState) error {
 		return nil
 	}))
 }
+
+// Freeze freezes the tab's page (Page.setWebLifecycleState "frozen"), as
+// Chromium freezes a background tab to save power: no task of the page
+// runs (timers, network events, message handlers) until Thaw. The page
+// gets a freeze event, and a resume event when thawed.
+func (tab *Tab) Freeze() error { return tab.lifecycle(page.SetWebLifecycleStateStateFrozen) }
+
+// Thaw makes a frozen tab's page active again.
+func (tab *Tab) Thaw() error { return tab.lifecycle(page.SetWebLifecycleStateStateActive) }
+
+func (tab *Tab) lifecycle(s page.SetWebLifecycleStateState) error {
+	ctx, cancel := context.WithTimeout(tab.ctx, EvalTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: s}); err != nil {
+			return fmt.Errorf("setting the page's lifecycle state %s: %w", s, err)
+		}
+		return nil
+	}))
+}
