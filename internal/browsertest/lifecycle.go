@@ -31,12 +31,17 @@ func ThrottlingOn() []chromedp.ExecAllocatorOption {
 // BringToFront activates the tab (Page.bringToFront): the tab in front
 // before it becomes hidden.
 func (tab *Tab) BringToFront() error {
-	ctx, cancel := context.WithTimeout(tab.ctx, EvalTimeout)
-	defer cancel()
-	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+	return tab.do(EvalTimeout, func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, page.BringToFront, cdp.Empty{})
 		return err
-	}))
+	})
+}
+
+// do runs f on the tab's target, giving up after timeout.
+func (tab *Tab) do(timeout time.Duration, f func(ctx context.Context, t *chromedp.Target) error) error {
+	ctx, cancel := context.WithTimeout(tab.ctx, timeout)
+	defer cancel()
+	return chromedp.Do(ctx, chromedp.Func(f))
 }
 
 // Crash crashes the tab's renderer (Page.crash): the page gets no
@@ -64,9 +69,7 @@ func (tab *Tab) Minimize() error { return tab.windowState(browser.WindowStateMin
 func (tab *Tab) Restore() error { return tab.windowState(browser.WindowStateNormal) }
 
 func (tab *Tab) windowState(s browser.WindowState) error {
-	ctx, cancel := context.WithTimeout(tab.ctx, EvalTimeout)
-	defer cancel()
-	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	return tab.do(EvalTimeout, func(ctx context.Context, t *chromedp.Target) error {
 		w, err := chromedp.Call(ctx, browser.GetWindowForTarget, browser.GetWindowForTargetParams{TargetID: t.TargetID})
 		if err != nil {
 			return fmt.Errorf("the tab's window: %w", err)
@@ -75,7 +78,7 @@ func (tab *Tab) windowState(s browser.WindowState) error {
 			return fmt.Errorf("setting the tab's window %s: %w", s, err)
 		}
 		return nil
-	}))
+	})
 }
 
 // Freeze freezes the tab's page (Page.setWebLifecycleState "frozen"), as
@@ -88,12 +91,10 @@ func (tab *Tab) Freeze() error { return tab.lifecycle(page.SetWebLifecycleStateS
 func (tab *Tab) Thaw() error { return tab.lifecycle(page.SetWebLifecycleStateStateActive) }
 
 func (tab *Tab) lifecycle(s page.SetWebLifecycleStateState) error {
-	ctx, cancel := context.WithTimeout(tab.ctx, EvalTimeout)
-	defer cancel()
-	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+	return tab.do(EvalTimeout, func(ctx context.Context, _ *chromedp.Target) error {
 		if _, err := chromedp.Call(ctx, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: s}); err != nil {
 			return fmt.Errorf("setting the page's lifecycle state %s: %w", s, err)
 		}
 		return nil
-	}))
+	})
 }
