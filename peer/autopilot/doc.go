@@ -13,6 +13,16 @@
 //	}
 //	log(d.Reason)
 //
+// The bookkeeping around the planner is here too, so that every host keeps
+// it the same way: a Tracker follows what the host's core reports (role,
+// leader, configuration), when each member was last heard from (with a
+// grace for members a newly elected leader has not heard from yet), leave
+// requests, recent removals (RejoinDelay) and pending changes; it builds
+// the Input, asks Plan and proposes the change (Tracker.Tick), and takes a
+// host's own graceful leave step by step (Tracker.LeaveStep). peer.Node
+// and the simulator's hosts both run it; times are durations since an
+// origin of the host's choosing, passed in.
+//
 // A Decision holds at most one raft.ConfChange. Several single changes may
 // be combined in it (remove a dead voter and promote its replacement, add
 // two learners); a change that alters more than one voter goes through a

@@ -143,10 +143,8 @@ func (s *Simulation) newChurn(cfg ChurnConfig) *churnState {
 		cfg.LeaveTimeout = cfg.DeadTimeout
 	}
 	ap := autopilot.Config{TargetVoters: cfg.TargetVoters, DeadTimeout: cfg.DeadTimeout, CatchUpLag: cfg.CatchUpLag}.WithDefaults()
-	// peer.Node's interval.
-	every := max(min(200*time.Millisecond, ap.DeadTimeout/10), s.cfg.Tick)
 	s.check.maxVoters = cfg.TargetVoters
-	return &churnState{cfg: cfg, ap: ap, planEvery: every}
+	return &churnState{cfg: cfg, ap: ap, planEvery: ap.PlanInterval(s.cfg.Tick)} // peer.Node's interval
 }
 
 // Churn events (evChurn's sub).
