@@ -18,19 +18,12 @@
 //
 // # Records
 //
-// Segments and snapshot files are sequences of records. A record is a
-// 16-byte header followed by the payload, zero-padded to a multiple of 8
-// bytes so that every record starts at an 8-byte aligned offset:
-//
-//	0  uint32  payload length (little endian, without padding)
-//	4  uint8   type: 1 segment header, 2 entries, 3 hard state,
-//	           4 snapshot marker, 5 snapshot file
-//	5  uint8   flags: bit 0 = last record of its batch; other bits zero
-//	6  uint16  zero
-//	8  uint32  CRC-32C (Castagnoli) of the payload and its padding
-//	12 uint32  CRC-32C of header bytes 0..11
-//
-// The header checksum makes the length field trustworthy before it is used,
+// Segments and snapshot files are sequences of records in package
+// record's format (wasm/idbstore stores the same records): a 16-byte
+// header (payload length, type, flags, a CRC-32C of the payload and one of
+// the header) followed by the payload, zero-padded to a multiple of 8
+// bytes so that every record starts at an 8-byte aligned offset. The
+// header checksum makes the length field trustworthy before it is used,
 // so a corrupt length never causes a large allocation; a length is also
 // never believed beyond the end of the file.
 //
@@ -42,18 +35,17 @@
 // otherwise leave entries of a new term behind an old term, or a commit
 // index pointing at entries that were never written).
 //
-// Payloads (all integers little endian):
+// Entries, hard state and snapshot file records hold package record's
+// payloads. The two payloads of this package's own (unsigned varints):
 //
-//	segment header   version u32 (=1), zero u32, sequence u64, snapshot index u64,
-//	                 snapshot term u64, last index u64, hard state (term, vote, commit) 3×u64
-//	entries          count u32, then per entry: index u64, term u64, type u8,
-//	                 data length u32, data
-//	hard state       term u64, vote u64, commit u64
-//	snapshot marker  index u64, term u64, keep u8 (1: keep the entries after
+//	segment header   format version (=2), sequence, snapshot index,
+//	                 snapshot term, last index, hard state (term, vote, commit)
+//	snapshot marker  index, term, keep (1 byte; 1: keep the entries after
 //	                 index; 0: drop every entry after index)
-//	snapshot file    index u64, term u64, conf state (4 lists of u32 count +
-//	                 u64 ids: voters, learners, outgoing voters, learners next),
-//	                 data length u64, data
+//
+// Format version 1, written by the first builds, had fixed-width
+// payloads; Open refuses such a log with ErrUnsupportedFormat (no
+// release carried it, so there is no converter).
 //
 // Every segment begins with a header batch that summarizes the state when
 // the segment was created: the snapshot then in force, the last log index

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tabraft/tabraft/peer/record"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -45,7 +46,7 @@ func FuzzReplay(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if end < 0 || end > int64(len(data)) || end%recordAlign != 0 {
+		if end < 0 || end > int64(len(data)) || end%record.Align != 0 {
 			t.Fatalf("replay ends at %d of %d", end, len(data))
 		}
 		if _, _, ok := l.st.placeholders(); ok {
@@ -64,20 +65,24 @@ func FuzzReplay(f *testing.F) {
 // that the decoders and the replay logic see content past the CRCs.
 func FuzzReplayFramed(f *testing.F) {
 	hdr := appendSegmentHeader(nil, segmentHeader{seq: 1})
-	f.Add(append([]byte{byte(recSegmentHeader), 1, byte(len(hdr))}, hdr...))
-	mark := []byte{2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}
-	f.Add(slices.Concat([]byte{byte(recSegmentHeader), 1, byte(len(hdr))}, hdr,
-		[]byte{byte(recSnapshotMark), 1, byte(len(mark))}, mark))
+	f.Add(append([]byte{byte(record.TypeSegmentHeader), 1, byte(len(hdr))}, hdr...))
+	mark := []byte{2, 1, 1}
+	f.Add(slices.Concat([]byte{byte(record.TypeSegmentHeader), 1, byte(len(hdr))}, hdr,
+		[]byte{byte(record.TypeSnapshotMark), 1, byte(len(mark))}, mark))
+	run := record.AppendEntries(nil, ents(1, 2, 1))
+	f.Add(slices.Concat([]byte{byte(record.TypeSegmentHeader), 1, byte(len(hdr))}, hdr,
+		[]byte{byte(record.TypeEntries), 0, byte(len(run))}, run,
+		[]byte{byte(record.TypeHardState), 1, 3}, []byte{1, 0, 2}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var data []byte
 		for len(in) >= 3 {
-			typ, flags, n := in[0], in[1]&flagBatchEnd, int(in[2])
+			typ, flags, n := in[0], in[1]&record.FlagBatchEnd, int(in[2])
 			in = in[3:]
 			n = min(n, len(in))
 			var start int
-			data, start = beginRecord(data)
+			data, start = record.Begin(data)
 			data = append(data, in[:n]...)
-			data = finishRecord(data, start, recordType(typ%6), flags)
+			data = record.Finish(data, start, record.Type(typ%6), flags)
 			in = in[n:]
 		}
 		l := &Log{dir: "fuzz"}
@@ -101,9 +106,8 @@ func FuzzSnapshotFile(f *testing.F) {
 	f.Add(snap)
 	f.Add(snap[:20])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rec, reason := parseRecord(data, 0, maxSnapshotRecordLen)
-		if reason == "" && rec.typ == recSnapshotFile {
-			decodeSnapshot(rec.payload)
+		if p, err := record.ParseOne(data, record.TypeSnapshot, maxSnapshotRecordLen); err == nil {
+			record.DecodeSnapshot(p)
 		}
 	})
 }
@@ -128,9 +132,9 @@ func TestOpenArbitraryBytes(t *testing.T) {
 			continue
 		}
 		v := viewOf(t, l)
-		for i, e := range v.ents {
-			if e.Index != v.snap.Meta.Index+1+uint64(i) {
-				t.Fatalf("entry #%d has index %d after snapshot %d", i, e.Index, v.snap.Meta.Index)
+		for i, e := range v.Ents {
+			if e.Index != v.Snap.Meta.Index+1+uint64(i) {
+				t.Fatalf("entry #%d has index %d after snapshot %d", i, e.Index, v.Snap.Meta.Index)
 			}
 		}
 		l.Close()

@@ -1,19 +1,27 @@
 package filelog
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
-	"github.com/tabraft/tabraft/raft"
+	"github.com/tabraft/tabraft/peer/record"
+	"github.com/tabraft/tabraft/peer/storagetest"
 )
 
 // errCrash is what test hooks return to stop a write as a crash would.
 var errCrash = errors.New("simulated crash")
+
+// Shorthands for the shared test helpers.
+var (
+	ents      = storagetest.Entries
+	viewOf    = storagetest.ViewOf
+	checkView = storagetest.CheckView
+	mustSave  = storagetest.MustSave
+)
+
+type view = storagetest.View
 
 // crash abandons l as a process crash would: file descriptors are closed
 // without syncing and the lock is released. (What was written stays in
@@ -38,93 +46,6 @@ func mustOpen(t testing.TB, dir string, opts Options) *Log {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
 	return l
-}
-
-func mustSave(t testing.TB, s interface{ Save(*raft.Ready) error }, rd raft.Ready) {
-	t.Helper()
-	if err := s.Save(&rd); err != nil {
-		t.Fatalf("Save: %v", err)
-	}
-}
-
-// ents makes entries from..to of the given term with recognizable data.
-func ents(from, to, term uint64) []raft.Entry {
-	var es []raft.Entry
-	for i := from; i <= to; i++ {
-		es = append(es, raft.Entry{Index: i, Term: term, Data: fmt.Appendf(nil, "entry %d term %d", i, term)})
-	}
-	return es
-}
-
-// view is everything a Storage returns.
-type view struct {
-	hard raft.HardState
-	conf raft.ConfState
-	snap raft.Snapshot
-	ents []raft.Entry
-}
-
-func viewOf(t testing.TB, s raft.Storage) view {
-	t.Helper()
-	hs, cs, err := s.InitialState()
-	if err != nil {
-		t.Fatalf("InitialState: %v", err)
-	}
-	snap, err := s.Snapshot()
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	es, err := s.Entries()
-	if err != nil {
-		t.Fatalf("Entries: %v", err)
-	}
-	return view{hs, cs, snap, es}
-}
-
-func sameIDs(a, b []raft.NodeID) bool { return slices.Equal(a, b) } // nil == empty
-
-func sameConf(a, b raft.ConfState) bool {
-	return sameIDs(a.Voters, b.Voters) && sameIDs(a.Learners, b.Learners) &&
-		sameIDs(a.VotersOutgoing, b.VotersOutgoing) && sameIDs(a.LearnersNext, b.LearnersNext)
-}
-
-// diff describes how two views differ ("" if they do not).
-func (v view) diff(w view) string {
-	if v.hard != w.hard {
-		return fmt.Sprintf("hard state %+v, want %+v", v.hard, w.hard)
-	}
-	if !sameConf(v.conf, w.conf) {
-		return fmt.Sprintf("conf state %+v, want %+v", v.conf, w.conf)
-	}
-	if v.snap.Meta.Index != w.snap.Meta.Index || v.snap.Meta.Term != w.snap.Meta.Term ||
-		!sameConf(v.snap.Meta.ConfState, w.snap.Meta.ConfState) || !bytes.Equal(v.snap.Data, w.snap.Data) {
-		return fmt.Sprintf("snapshot %+v (%d bytes), want %+v (%d bytes)",
-			v.snap.Meta, len(v.snap.Data), w.snap.Meta, len(w.snap.Data))
-	}
-	if len(v.ents) != len(w.ents) {
-		return fmt.Sprintf("%d entries %s, want %d %s", len(v.ents), span(v.ents), len(w.ents), span(w.ents))
-	}
-	for i := range v.ents {
-		a, b := v.ents[i], w.ents[i]
-		if a.Index != b.Index || a.Term != b.Term || a.Type != b.Type || !bytes.Equal(a.Data, b.Data) {
-			return fmt.Sprintf("entry #%d is %d/%d %q, want %d/%d %q", i, a.Index, a.Term, a.Data, b.Index, b.Term, b.Data)
-		}
-	}
-	return ""
-}
-
-func span(es []raft.Entry) string {
-	if len(es) == 0 {
-		return "[]"
-	}
-	return fmt.Sprintf("[%d..%d]", es[0].Index, es[len(es)-1].Index)
-}
-
-func checkView(t testing.TB, what string, got raft.Storage, want view) {
-	t.Helper()
-	if d := viewOf(t, got).diff(want); d != "" {
-		t.Fatalf("%s: %s", what, d)
-	}
 }
 
 // files lists the names in dir, sorted.
@@ -191,15 +112,21 @@ func copyDir(t testing.TB, src string) string {
 }
 
 // recordsOf returns the records of a segment file (it must be intact).
-func recordsOf(t testing.TB, data []byte) []record {
+func recordsOf(t testing.TB, data []byte) []fileRecord {
 	t.Helper()
 	sc := scanSegment(data)
 	if sc.badOff >= 0 {
-		t.Fatalf("segment damaged at %d: %s", sc.badOff, sc.badReason)
+		t.Fatalf("segment damaged at %d: %v", sc.badOff, sc.badErr)
 	}
-	var recs []record
+	var recs []fileRecord
 	for _, b := range sc.batches {
 		recs = append(recs, b...)
 	}
 	return recs
+}
+
+// forge returns a record of type t holding payload.
+func forge(t record.Type, flags uint8, payload []byte) []byte {
+	buf, start := record.Begin(nil)
+	return record.Finish(append(buf, payload...), start, t, flags)
 }

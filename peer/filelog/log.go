@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tabraft/tabraft/peer/record"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -37,6 +38,10 @@ type Options struct {
 
 // ErrClosed is returned by writes to a closed Log.
 var ErrClosed = errors.New("filelog: log is closed")
+
+// ErrUnsupportedFormat is matched (errors.Is) by the error of Open on a
+// log written in another format version (by another build of tabraft).
+var ErrUnsupportedFormat = errors.New("filelog: unsupported log format")
 
 // ErrCorrupt is matched (errors.Is) by every *CorruptError.
 var ErrCorrupt = errors.New("filelog: corrupt log")
@@ -300,12 +305,12 @@ func (l *Log) replaySegment(seq uint64, data []byte, first, final bool) (end int
 	end = int64(len(data))
 	switch {
 	case !final && sc.badOff >= 0:
-		return 0, 0, l.corrupt(name, sc.badOff, "%s (in a segment that is not the last)", sc.badReason)
+		return 0, 0, l.corrupt(name, sc.badOff, "%v (in a segment that is not the last)", sc.badErr)
 	case !final && sc.goodEnd != end:
 		return 0, 0, l.corrupt(name, sc.goodEnd, "segment that is not the last ends inside a batch")
 	case final && sc.badOff >= 0:
 		if v := findValidRecord(data, sc.resumeOff); v >= 0 {
-			return 0, 0, l.corrupt(name, sc.badOff, "%s, and a valid record follows at offset %d: not a torn write", sc.badReason, v)
+			return 0, 0, l.corrupt(name, sc.badOff, "%v, and a valid record follows at offset %d: not a torn write", sc.badErr, v)
 		}
 		end = sc.goodEnd
 	case final:
@@ -320,16 +325,20 @@ func (l *Log) replaySegment(seq uint64, data []byte, first, final bool) (end int
 }
 
 // replayBatch decodes and applies one batch of segment seq.
-func (l *Log) replayBatch(name string, seq uint64, firstSegment, firstBatch bool, batch []record) error {
+func (l *Log) replayBatch(name string, seq uint64, firstSegment, firstBatch bool, batch []fileRecord) error {
 	ops := make([]op, 0, len(batch))
 	for i := range batch {
 		o, err := decodeOp(&batch[i])
+		if v, ok := isVersion(err); ok && firstBatch {
+			return fmt.Errorf("%w: %s is in format version %d, this build reads version %d (move the directory away to start afresh)",
+				ErrUnsupportedFormat, l.path(name), uint64(v), formatVersion)
+		}
 		if err != nil {
 			return l.corrupt(name, batch[i].off, "%v", err)
 		}
 		ops = append(ops, o)
 	}
-	if isHeader := len(ops) == 1 && ops[0].typ == recSegmentHeader; isHeader != firstBatch {
+	if isHeader := len(ops) == 1 && ops[0].typ == record.TypeSegmentHeader; isHeader != firstBatch {
 		return l.corrupt(name, batch[0].off, "segment header misplaced")
 	}
 	if firstBatch && ops[0].seg.seq != seq {
@@ -371,7 +380,7 @@ func (l *Log) createSegment(seq uint64) error {
 	if err != nil {
 		return fmt.Errorf("filelog: creating segment: %w", err)
 	}
-	buf := appendBatch(l.buf[:0], []op{{typ: recSegmentHeader, seg: l.st.header(seq)}})
+	buf := appendBatch(l.buf[:0], []op{{typ: record.TypeSegmentHeader, seg: l.st.header(seq)}})
 	if _, err := f.Write(buf); err != nil {
 		f.Close()
 		return fmt.Errorf("filelog: writing header of %s: %w", path, err)
@@ -477,7 +486,7 @@ func (l *Log) Save(rd *raft.Ready) error {
 	if err != nil || len(ops) == 0 {
 		return err
 	}
-	hasSnap := ops[0].typ == recSnapshotMark
+	hasSnap := ops[0].typ == record.TypeSnapshotMark
 	if hasSnap {
 		if err := l.writeSnapshot(rd.Snapshot); err != nil {
 			return l.fail(err)
@@ -505,12 +514,12 @@ func (l *Log) prepare(rd *raft.Ready) (ops []op, sync bool, err error) {
 		if m.Index <= snapIndex {
 			return nil, false, fmt.Errorf("filelog: save: snapshot at %d is not newer than %d", m.Index, snapIndex)
 		}
-		if len(rd.Snapshot.Data) > maxSnapshotRecordLen-len(snapshotPrefix(m, 0)) {
+		if !snapshotFits(rd.Snapshot) {
 			return nil, false, fmt.Errorf("filelog: save: snapshot of %d bytes is too large", len(rd.Snapshot.Data))
 		}
 		t, ok := l.st.term(m.Index)
 		keep := ok && t == m.Term
-		ops = append(ops, op{typ: recSnapshotMark, mark: snapshotMark{index: m.Index, term: m.Term, keep: keep}})
+		ops = append(ops, op{typ: record.TypeSnapshotMark, mark: snapshotMark{index: m.Index, term: m.Term, keep: keep}})
 		snapIndex = m.Index
 		if !keep {
 			last = m.Index
@@ -536,18 +545,18 @@ func (l *Log) prepare(rd *raft.Ready) (ops []op, sync bool, err error) {
 			return nil, false, fmt.Errorf("filelog: save: entry %d leaves a gap after %d", ents[0].Index, last)
 		}
 		for i := range ents {
-			if len(ents[i].Data) > maxRecordLen-4-entryOverhead {
+			if len(ents[i].Data) > maxRecordLen-record.EntriesPrefixMax-record.EntryOverheadMax {
 				return nil, false, fmt.Errorf("filelog: save: entry %d of %d bytes is too large", ents[i].Index, len(ents[i].Data))
 			}
 		}
-		ops = append(ops, op{typ: recEntries, ents: ents})
+		ops = append(ops, op{typ: record.TypeEntries, ents: ents})
 		sync = true
 	}
 	if hs := rd.HardState; !hs.IsEmpty() && hs != l.st.hard {
 		if hs.Term != l.st.hard.Term || hs.Vote != l.st.hard.Vote {
 			sync = true
 		}
-		ops = append(ops, op{typ: recHardState, hard: hs})
+		ops = append(ops, op{typ: record.TypeHardState, hard: hs})
 	}
 	return ops, sync, nil
 }
@@ -610,10 +619,10 @@ func (l *Log) Compact(snap raft.Snapshot) error {
 	if t, _ := l.st.term(idx); t != snap.Meta.Term {
 		return fmt.Errorf("filelog: compact at %d with term %d, but the stored entry has term %d", idx, snap.Meta.Term, t)
 	}
-	if len(snap.Data) > maxSnapshotRecordLen-len(snapshotPrefix(snap.Meta, 0)) {
+	if !snapshotFits(snap) {
 		return fmt.Errorf("filelog: compact: snapshot of %d bytes is too large", len(snap.Data))
 	}
-	ops := []op{{typ: recSnapshotMark, mark: snapshotMark{index: idx, term: snap.Meta.Term, keep: true}}}
+	ops := []op{{typ: record.TypeSnapshotMark, mark: snapshotMark{index: idx, term: snap.Meta.Term, keep: true}}}
 	if err := l.writeSnapshot(snap); err != nil {
 		return l.fail(err)
 	}

@@ -1,14 +1,19 @@
 package filelog
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 
+	"github.com/tabraft/tabraft/peer/record"
 	"github.com/tabraft/tabraft/raft"
 )
+
+// snapshotFits reports whether snap fits in a snapshot file's record.
+func snapshotFits(snap raft.Snapshot) bool {
+	n := len(record.AppendSnapshotPrefix(nil, snap.Meta, len(snap.Data)))
+	return int64(n)+int64(len(snap.Data)) <= maxSnapshotRecordLen
+}
 
 // writeSnapshotFile writes snap to dir as one record in <index>.snap.tmp,
 // fsyncs it, renames it to <index>.snap and fsyncs dir, so that the file
@@ -17,22 +22,17 @@ import (
 func writeSnapshotFile(dir string, snap raft.Snapshot, hook func(string) error) error {
 	final := filepath.Join(dir, snapshotName(snap.Meta.Index))
 	tmp := final + tmpExt
-	prefix := snapshotPrefix(snap.Meta, len(snap.Data))
+	prefix := record.AppendSnapshotPrefix(nil, snap.Meta, len(snap.Data))
 	n := int64(len(prefix) + len(snap.Data))
 	if n > maxSnapshotRecordLen {
 		return fmt.Errorf("filelog: snapshot of %d bytes is too large", len(snap.Data))
 	}
-	pad := make([]byte, paddedLen(n)-n)
-	sum := crc32.Update(0, castagnoli, prefix)
-	sum = crc32.Update(sum, castagnoli, snap.Data)
-	sum = crc32.Update(sum, castagnoli, pad)
-
-	var h [recordHeaderSize]byte
-	binary.LittleEndian.PutUint32(h[0:], uint32(n))
-	h[4] = byte(recSnapshotFile)
-	h[5] = flagBatchEnd
-	binary.LittleEndian.PutUint32(h[8:], sum)
-	binary.LittleEndian.PutUint32(h[12:], checksum(h[:12]))
+	// The data is written from where it is, not copied into a record.
+	pad := make([]byte, record.PaddedLen(n)-n)
+	sum := record.UpdateChecksum(0, prefix)
+	sum = record.UpdateChecksum(sum, snap.Data)
+	sum = record.UpdateChecksum(sum, pad)
+	h := record.Header(record.TypeSnapshot, record.FlagBatchEnd, n, sum)
 
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
@@ -74,20 +74,13 @@ func readSnapshotFile(path string) (raft.Snapshot, error) {
 	if err != nil {
 		return raft.Snapshot{}, fmt.Errorf("filelog: reading snapshot: %w", err)
 	}
-	rec, reason := parseRecord(data, 0, maxSnapshotRecordLen)
-	switch {
-	case reason != "":
-	case rec.typ != recSnapshotFile || !rec.batchEnd():
-		reason = fmt.Sprintf("holds a %v record", rec.typ)
-	case rec.end != int64(len(data)):
-		reason = fmt.Sprintf("%d unexpected bytes after the snapshot", int64(len(data))-rec.end)
-	}
-	if reason != "" {
-		return raft.Snapshot{}, &CorruptError{Path: path, Offset: 0, Reason: reason}
-	}
-	snap, err := decodeSnapshot(rec.payload)
+	p, err := record.ParseOne(data, record.TypeSnapshot, maxSnapshotRecordLen)
 	if err != nil {
-		return raft.Snapshot{}, &CorruptError{Path: path, Offset: recordHeaderSize, Reason: err.Error()}
+		return raft.Snapshot{}, &CorruptError{Path: path, Offset: 0, Reason: err.Error()}
+	}
+	snap, err := record.DecodeSnapshot(p)
+	if err != nil {
+		return raft.Snapshot{}, &CorruptError{Path: path, Offset: record.HeaderSize, Reason: err.Error()}
 	}
 	return snap, nil
 }

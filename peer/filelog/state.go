@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tabraft/tabraft/peer/record"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -60,11 +61,11 @@ func (s *logState) header(seq uint64) segmentHeader {
 // apply applies one operation recorded in segment seq.
 func (s *logState) apply(o *op, seq uint64) error {
 	switch o.typ {
-	case recSegmentHeader:
+	case record.TypeSegmentHeader:
 		if want := s.header(o.seg.seq); o.seg != want {
 			return fmt.Errorf("segment header %+v disagrees with the log before it %+v", o.seg, want)
 		}
-	case recEntries:
+	case record.TypeEntries:
 		for _, e := range o.ents {
 			if e.Index <= s.snapIndex {
 				continue
@@ -80,9 +81,9 @@ func (s *logState) apply(o *op, seq uint64) error {
 			s.ents = append(s.ents[:keep], e)
 			s.segs = append(s.segs[:keep], seq)
 		}
-	case recHardState:
+	case record.TypeHardState:
 		s.hard = o.hard
-	case recSnapshotMark:
+	case record.TypeSnapshotMark:
 		m := o.mark
 		if m.index <= s.snapIndex {
 			return fmt.Errorf("snapshot %d is not newer than %d", m.index, s.snapIndex)

@@ -15,15 +15,17 @@
 // gives "<room>/<member id in hex>". Delete removes one. A database has
 // two object stores:
 //
-//	meta   "hard" → hard state record; "snapshot" → snapshot record
+//	meta   "format" → 2 (a number); "hard" → hard state record;
+//	       "snapshot" → snapshot record
 //	log    first index (a number) → entries record: consecutive entries
 //
 // # Writes
 //
-// Each Save and each Compact is one readwrite transaction over both object
-// stores, and returns once the transaction has completed: IndexedDB makes
-// it atomic, so after a crash of the tab or the browser the store holds
-// the state after some prefix of the writes, never half of one. A Save's
+// Each Save (but one that only moves the commit index, see below) and
+// each Compact is one readwrite transaction over both object stores, and
+// returns once the transaction has completed: IndexedDB makes it atomic,
+// so after a crash of the tab or the browser the store holds the state
+// after some prefix of the writes, never half of one. A Save's
 // entries go into one record per about 48 KiB (one put for a typical
 // Ready rather than one per entry: ten times the throughput at 256
 // entries); overwriting entries (a new leader truncating a conflicting
@@ -36,23 +38,33 @@
 //
 // Durability: a transaction that carries entries, a snapshot, a new term
 // or vote (or a Ready with MustSync) asks for "strict" durability, which
-// makes the browser flush to disk before reporting completion; a
-// transaction that only moves the commit index is "relaxed", like the
-// unsynced commit-only batches of peer/filelog.
+// makes the browser flush to disk before reporting completion.
+//
+// A Save that only moves the commit index opens no transaction: the new
+// hard state is kept in memory and goes into the next transaction (of a
+// Save, a Compact, Flush or Close). A transaction costs about a
+// millisecond whatever it holds, and Raft does not need the commit index
+// durable. A tab that is closed or crashes before the next write leaves
+// an older commit index behind; started again, the member learns the rest
+// from the leader (or, alone, commits its whole log again once elected),
+// and peer.Node rebuilds the state machine from the snapshot and the log
+// committed as far as the core knows. peer/filelog writes such a change
+// without fsync, which a crash of the process does not lose but a power
+// cut may.
 //
 // # Records
 //
-// Every value is a Uint8Array holding a record: a kind byte (1 entries,
-// 2 hard state, 3 snapshot), the payload, and a CRC-32C (Castagnoli, little
-// endian) of the kind and payload. Integers in payloads are unsigned
-// varints.
-//
-//	entries     first index, count, then per entry: term, type (1 byte),
-//	            data length, data (the indexes follow from the first)
-//	hard state  term, vote, commit
-//	snapshot    index, term, the configuration as four node lists (voters,
-//	            learners, outgoing voters, learners next; each a count and
-//	            the ids), data length, data
+// Every value is a Uint8Array holding one record in package record's
+// format — the same records peer/filelog writes in its files: a 16-byte
+// header (length, type, flags, checksums; the batch-end flag always set)
+// and the payload, padded to 8 bytes. IndexedDB already delimits values
+// and writes a transaction atomically, so the length and padding are not
+// needed here; they cost 16 to 23 bytes a value and give both stores one
+// codec. The "format" key says which format the values are in: version 1,
+// the first builds', had no such key and records of their own (a kind
+// byte, the payload, a CRC-32C); Open refuses a store holding version 1
+// data with ErrUnsupportedFormat (delete it: no release carried it), and
+// takes over an empty one, recording the format with its first write.
 //
 // Log indexes are IndexedDB number keys, exact up to 2^53-1; a Save
 // beyond that is refused.

@@ -3,24 +3,26 @@
 package idbstore
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hack-pad/go-indexeddb/idb"
 	"github.com/hack-pad/safejs"
 
-	"github.com/tabraft/tabraft/raft"
+	"github.com/tabraft/tabraft/peer/storagetest"
 )
 
 // testName returns a store name unique to the test (and its subtests),
 // and deletes the store when the test ends.
 func testName(t testing.TB) string {
 	t.Helper()
-	name := "test/" + strings.ReplaceAll(t.Name(), "/", "_")
+	return tempStore(t, "test/"+strings.ReplaceAll(t.Name(), "/", "_"))
+}
+
+// tempStore deletes the store called name now and when the test ends.
+func tempStore(t testing.TB, name string) string {
+	t.Helper()
 	if err := Delete(context.Background(), name); err != nil {
 		t.Fatal(err)
 	}
@@ -55,91 +57,16 @@ func reopen(t testing.TB, s *Store) *Store {
 	return mustOpen(t, s.Name())
 }
 
-func mustSave(t testing.TB, s interface{ Save(*raft.Ready) error }, rd raft.Ready) {
-	t.Helper()
-	if err := s.Save(&rd); err != nil {
-		t.Fatalf("Save: %v", err)
-	}
-}
+// Shorthands for the shared test helpers.
+var (
+	ents      = storagetest.Entries
+	viewOf    = storagetest.ViewOf
+	checkView = storagetest.CheckView
+	mustSave  = storagetest.MustSave
+	span      = storagetest.Span
+)
 
-// ents makes entries from..to of the given term with recognizable data.
-func ents(from, to, term uint64) []raft.Entry {
-	var es []raft.Entry
-	for i := from; i <= to; i++ {
-		es = append(es, raft.Entry{Index: i, Term: term, Data: fmt.Appendf(nil, "entry %d term %d", i, term)})
-	}
-	return es
-}
-
-// view is everything a Storage returns.
-type view struct {
-	hard raft.HardState
-	conf raft.ConfState
-	snap raft.Snapshot
-	ents []raft.Entry
-}
-
-func viewOf(t testing.TB, s raft.Storage) view {
-	t.Helper()
-	hs, cs, err := s.InitialState()
-	if err != nil {
-		t.Fatalf("InitialState: %v", err)
-	}
-	snap, err := s.Snapshot()
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	es, err := s.Entries()
-	if err != nil {
-		t.Fatalf("Entries: %v", err)
-	}
-	return view{hs, cs, snap, es}
-}
-
-func sameConf(a, b raft.ConfState) bool {
-	return slices.Equal(a.Voters, b.Voters) && slices.Equal(a.Learners, b.Learners) &&
-		slices.Equal(a.VotersOutgoing, b.VotersOutgoing) && slices.Equal(a.LearnersNext, b.LearnersNext)
-}
-
-// diff describes how two views differ ("" if they do not). Empty and nil
-// byte slices and node lists are equal.
-func (v view) diff(w view) string {
-	if v.hard != w.hard {
-		return fmt.Sprintf("hard state %+v, want %+v", v.hard, w.hard)
-	}
-	if !sameConf(v.conf, w.conf) {
-		return fmt.Sprintf("conf state %+v, want %+v", v.conf, w.conf)
-	}
-	if v.snap.Meta.Index != w.snap.Meta.Index || v.snap.Meta.Term != w.snap.Meta.Term ||
-		!sameConf(v.snap.Meta.ConfState, w.snap.Meta.ConfState) || !bytes.Equal(v.snap.Data, w.snap.Data) {
-		return fmt.Sprintf("snapshot %+v (%d bytes), want %+v (%d bytes)",
-			v.snap.Meta, len(v.snap.Data), w.snap.Meta, len(w.snap.Data))
-	}
-	if len(v.ents) != len(w.ents) {
-		return fmt.Sprintf("%d entries %s, want %d %s", len(v.ents), span(v.ents), len(w.ents), span(w.ents))
-	}
-	for i := range v.ents {
-		a, b := v.ents[i], w.ents[i]
-		if a.Index != b.Index || a.Term != b.Term || a.Type != b.Type || !bytes.Equal(a.Data, b.Data) {
-			return fmt.Sprintf("entry #%d is %d/%d/%v %q, want %d/%d/%v %q", i, a.Index, a.Term, a.Type, a.Data, b.Index, b.Term, b.Type, b.Data)
-		}
-	}
-	return ""
-}
-
-func span(es []raft.Entry) string {
-	if len(es) == 0 {
-		return "[]"
-	}
-	return fmt.Sprintf("[%d..%d]", es[0].Index, es[len(es)-1].Index)
-}
-
-func checkView(t testing.TB, what string, got raft.Storage, want view) {
-	t.Helper()
-	if d := viewOf(t, got).diff(want); d != "" {
-		t.Fatalf("%s: %s", what, d)
-	}
-}
+type view = storagetest.View
 
 // raw gives tests direct access to a store's database, to inspect or
 // damage it.
@@ -230,6 +157,34 @@ func (r *raw) delete(st string, k any) {
 // get returns the bytes stored under k in st.
 func (r *raw) get(st string, k any) []byte {
 	r.t.Helper()
+	env, err := newJSEnv()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	b, err := env.readBytes(r.value(st, k))
+	if err != nil {
+		r.t.Fatalf("%s[%v]: %v", st, k, err)
+	}
+	return b
+}
+
+// format returns the format version stored, if there is one.
+func (r *raw) format() (float64, bool) {
+	r.t.Helper()
+	v := r.value(storeMeta, keyFormat)
+	if v.IsUndefined() {
+		return 0, false
+	}
+	f, err := v.Float()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return f, true
+}
+
+// value returns the value stored under k in st.
+func (r *raw) value(st string, k any) safejs.Value {
+	r.t.Helper()
 	tx, err := r.db.Transaction(idb.TransactionReadOnly, st)
 	if err != nil {
 		r.t.Fatal(err)
@@ -246,41 +201,39 @@ func (r *raw) get(st string, k any) []byte {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	env, err := newJSEnv()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	b, err := env.readBytes(safejs.Safe(v))
-	if err != nil {
-		r.t.Fatalf("%s[%v]: %v", st, k, err)
-	}
-	return b
+	return safejs.Safe(v)
 }
 
 // logKeys returns the keys of the entries records.
 func (r *raw) logKeys() []uint64 {
 	r.t.Helper()
-	tx, err := r.db.Transaction(idb.TransactionReadOnly, storeLog)
+	return logKeys(r.t, r.db)
+}
+
+// logKeys returns the keys of the entries records in db.
+func logKeys(t testing.TB, db *idb.Database) []uint64 {
+	t.Helper()
+	tx, err := db.Transaction(idb.TransactionReadOnly, storeLog)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	os, err := tx.ObjectStore(storeLog)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req, err := os.GetAllKeys()
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	vs, err := req.Await(context.Background())
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var keys []uint64
 	for _, v := range vs {
 		k, err := keyIndex(safejs.Safe(v))
 		if err != nil {
-			r.t.Fatal(err)
+			t.Fatal(err)
 		}
 		keys = append(keys, k)
 	}

@@ -89,7 +89,12 @@ func (e *jsEnv) readBytes(v safejs.Value) ([]byte, error) {
 func key(i uint64) safejs.Value {
 	// ValueOf cannot fail on a float64; were it to, the zero Value is not
 	// a valid key and IndexedDB refuses the request.
-	v, _ := safejs.ValueOf(float64(i))
+	return number(float64(i))
+}
+
+// number is a JavaScript number.
+func number(f float64) safejs.Value {
+	v, _ := safejs.ValueOf(f) // cannot fail on a float64 (see key)
 	return v
 }
 

@@ -63,6 +63,10 @@ func (s *Store) load(ctx context.Context) error {
 		})
 		return c, err
 	}
+	formatC, err := get(keyFormat)
+	if err != nil {
+		return fmt.Errorf("idbstore: %q: reading the format: %w", s.name, err)
+	}
 	hardC, err := get(keyHard)
 	if err != nil {
 		return fmt.Errorf("idbstore: %q: reading the hard state: %w", s.name, err)
@@ -75,7 +79,12 @@ func (s *Store) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("idbstore: %q: reading the log: %w", s.name, err)
 	}
-	var runs []loadedRun
+	// The records are decoded once the format is known to be this one.
+	type rawRun struct {
+		key uint64
+		b   []byte
+	}
+	var raws []rawRun
 	err = cur.Iter(ctx, func(c *idb.CursorWithValue) error {
 		k, err := c.Key()
 		if err != nil {
@@ -89,16 +98,11 @@ func (s *Store) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rec := fmt.Sprintf("entries at key %d", idx)
 		b, err := s.env.readBytes(safejs.Safe(v))
 		if err != nil {
-			return s.corrupt(rec, "%v", err)
+			return s.corrupt(fmt.Sprintf("entries at key %d", idx), "%v", err)
 		}
-		ents, err := decodeRun(b)
-		if err != nil {
-			return s.corrupt(rec, "%v", err)
-		}
-		runs = append(runs, loadedRun{key: idx, ents: ents})
+		raws = append(raws, rawRun{idx, b})
 		return nil
 	})
 	if err != nil {
@@ -122,6 +126,10 @@ func (s *Store) load(ctx context.Context) error {
 			return safejs.Value{}, fmt.Errorf("idbstore: %q: reading the %s: %w", s.name, what, ctx.Err())
 		}
 	}
+	formatV, err := wait(formatC, "format")
+	if err != nil {
+		return err
+	}
 	hardV, err := wait(hardC, "hard state")
 	if err != nil {
 		return err
@@ -130,7 +138,19 @@ func (s *Store) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	empty := hardV.IsUndefined() && snapV.IsUndefined() && len(raws) == 0
+	if err := s.checkFormat(formatV, empty); err != nil {
+		return err
+	}
 
+	var runs []loadedRun
+	for _, r := range raws {
+		ents, err := decodeRun(r.b)
+		if err != nil {
+			return s.corrupt(fmt.Sprintf("entries at key %d", r.key), "%v", err)
+		}
+		runs = append(runs, loadedRun{key: r.key, ents: ents})
+	}
 	var hard raft.HardState
 	if !hardV.IsUndefined() {
 		b, err := s.env.readBytes(hardV)
@@ -205,6 +225,31 @@ func (s *Store) assemble(hard raft.HardState, snap raft.Snapshot, runs []loadedR
 	return mem, keys, nil
 }
 
-func (s *Store) corrupt(record, format string, args ...any) error {
-	return &CorruptError{Name: s.name, Record: record, Reason: fmt.Sprintf(format, args...)}
+func (s *Store) corrupt(record, msg string, args ...any) error {
+	return &CorruptError{Name: s.name, Record: record, Reason: fmt.Sprintf(msg, args...)}
+}
+
+// checkFormat checks the stored format version v (undefined: the first
+// builds', which had no such key). A store of the first builds that holds
+// nothing is taken as it is: the next write records the format.
+func (s *Store) checkFormat(v safejs.Value, empty bool) error {
+	if v.IsUndefined() {
+		if empty {
+			s.needFormat = true
+			return nil
+		}
+		return fmt.Errorf("%w: %q was written by an older build (format 1), this build reads format %d: delete it (idbstore.Delete) to start afresh",
+			ErrUnsupportedFormat, s.name, format)
+	}
+	if v.Type() != safejs.TypeNumber {
+		return s.corrupt("format", "value of type %v, not a number", v.Type())
+	}
+	f, err := v.Float()
+	if err != nil {
+		return s.corrupt("format", "%v", err)
+	}
+	if f != format {
+		return fmt.Errorf("%w: %q is in format %v, this build reads format %d", ErrUnsupportedFormat, s.name, f, format)
+	}
+	return nil
 }

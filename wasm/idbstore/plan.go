@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tabraft/tabraft/peer/record"
 	"github.com/tabraft/tabraft/raft"
 )
 
@@ -18,6 +19,7 @@ const (
 	opPutRun                        // store ents as one record
 	opPutHard
 	opPutSnap
+	opPutFormat // the format version, into a store that has none
 )
 
 func (k opKind) String() string {
@@ -34,6 +36,8 @@ func (k opKind) String() string {
 		return "put hard state"
 	case opPutSnap:
 		return "put snapshot"
+	case opPutFormat:
+		return "put format"
 	}
 	return fmt.Sprintf("op %d", uint8(k))
 }
@@ -47,11 +51,28 @@ type op struct {
 }
 
 // plan is one write: the requests of its transaction, in order, and the
-// record keys once it has committed.
+// record keys once it has committed. A lazy plan only moves the commit
+// index: Save defers it (see Store.Save).
 type plan struct {
 	ops    []op
 	runs   []uint64
 	strict bool
+	lazy   bool
+}
+
+// fold adds to a plan that writes anything what the store still owes
+// IndexedDB: the hard state of deferred Saves (hard: the one in memory
+// before the plan), the format version.
+func (s *Store) fold(p *plan, hard raft.HardState) {
+	if len(p.ops) == 0 {
+		return
+	}
+	if s.pending && !slices.ContainsFunc(p.ops, func(o op) bool { return o.kind == opPutHard }) {
+		p.ops = append(p.ops, op{kind: opPutHard, hard: hard})
+	}
+	if s.needFormat {
+		p.ops = append(p.ops, op{kind: opPutFormat})
+	}
 }
 
 // logView is what planning needs to know of the stored log, taken from
@@ -181,7 +202,7 @@ func (s *Store) planSave(rd *raft.Ready) (*plan, error) {
 		} else {
 			write = ents
 		}
-		for _, run := range splitRuns(write, s.maxRun) {
+		for _, run := range record.SplitEntries(write, s.maxRun) {
 			p.ops = append(p.ops, op{kind: opPutRun, ents: run})
 			p.runs = append(p.runs, run[0].Index)
 		}
@@ -193,6 +214,10 @@ func (s *Store) planSave(rd *raft.Ready) (*plan, error) {
 			p.strict = true
 		}
 		p.ops = append(p.ops, op{kind: opPutHard, hard: hs})
+	}
+	p.lazy = len(p.ops) == 1 && p.ops[0].kind == opPutHard && !p.strict && !s.eager
+	if !p.lazy {
+		s.fold(p, v.hard)
 	}
 	return p, nil
 }
@@ -213,5 +238,6 @@ func (s *Store) planCompact(snap raft.Snapshot) (*plan, error) {
 	}
 	p.ops = append(p.ops, op{kind: opPutSnap, snap: &snap})
 	dropCovered(p, idx, v.last)
+	s.fold(p, v.hard)
 	return p, nil
 }

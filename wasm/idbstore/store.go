@@ -22,6 +22,13 @@ const (
 	storeLog  = "log"
 	keyHard   = "hard"
 	keySnap   = "snapshot"
+	keyFormat = "format"
+
+	// format is the version of the stored values, kept under keyFormat
+	// (a number). Version 1, the first builds', had no such key and
+	// records of its own; version 2 stores package record's records,
+	// the same as peer/filelog's.
+	format = 2
 
 	// maxIndex is the largest log index an IndexedDB number key holds exactly.
 	maxIndex = 1<<53 - 1
@@ -34,6 +41,10 @@ const (
 
 // ErrClosed is returned by writes to a closed Store.
 var ErrClosed = errors.New("idbstore: store is closed")
+
+// ErrUnsupportedFormat is matched (errors.Is) by the error of Open on a
+// store written in another format (by another build of tabraft).
+var ErrUnsupportedFormat = errors.New("idbstore: unsupported store format")
 
 // ErrCorrupt is matched (errors.Is) by every *CorruptError.
 var ErrCorrupt = errors.New("idbstore: corrupt store")
@@ -78,12 +89,18 @@ type Store struct {
 	buf    []byte
 	closed bool
 	broken error // memory and IndexedDB disagree: refuse writes
+	// pending: the hard state in memory is newer than IndexedDB's (a
+	// Save that only moved the commit index was deferred). needFormat:
+	// the database has no format key yet. The next write adds either.
+	pending    bool
+	needFormat bool
 
 	// Knobs for benchmarks: relaxed makes every write use relaxed
 	// durability; maxRun is the record size limit (runBytes; 1 stores
-	// one entry per record).
+	// one entry per record); eager writes a commit-only Save at once.
 	relaxed bool
 	maxRun  int
+	eager   bool
 }
 
 var _ peer.Storage = (*Store)(nil)
@@ -115,17 +132,21 @@ func Open(ctx context.Context, name string) (*Store, error) {
 	return s, nil
 }
 
-// upgrade creates the object stores of a new database. (go-indexeddb
-// panics if it fails; on a new database it cannot.)
+// upgrade creates the object stores of a new database and records its
+// format. (go-indexeddb panics if it fails; on a new database it cannot.)
 func upgrade(db *idb.Database, oldVersion, _ uint) error {
 	if oldVersion >= 1 {
 		return nil
 	}
-	if _, err := db.CreateObjectStore(storeMeta, idb.ObjectStoreOptions{}); err != nil {
+	meta, err := db.CreateObjectStore(storeMeta, idb.ObjectStoreOptions{})
+	if err != nil {
 		return fmt.Errorf("idbstore: creating object store %s: %w", storeMeta, err)
 	}
 	if _, err := db.CreateObjectStore(storeLog, idb.ObjectStoreOptions{}); err != nil {
 		return fmt.Errorf("idbstore: creating object store %s: %w", storeLog, err)
+	}
+	if _, err := meta.PutKey(safejs.Unsafe(stringKey(keyFormat)), safejs.Unsafe(number(format))); err != nil {
+		return fmt.Errorf("idbstore: recording the format: %w", err)
 	}
 	return nil
 }
@@ -167,18 +188,54 @@ func (s *Store) Entries() ([]raft.Entry, error) { return s.mem.Entries() }
 // LastIndex returns the index of the last stored entry (or of the snapshot).
 func (s *Store) LastIndex() uint64 { return s.mem.LastIndex() }
 
-// Close closes the database connection (after the transactions under way).
-// Reads keep answering from memory; writes fail with ErrClosed.
+// Close writes a commit index that Save deferred (see Flush) and closes
+// the database connection (after the transactions under way). Reads keep
+// answering from memory; writes fail with ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
+	var errs []error
+	if s.pending && s.broken == nil {
+		if err := s.flush(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s.closed = true
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("idbstore: closing %q: %w", s.name, err)
+		errs = append(errs, fmt.Errorf("idbstore: closing %q: %w", s.name, err))
 	}
+	return errors.Join(errs...)
+}
+
+// Flush writes the commit index of the Saves that Save deferred, if any,
+// and returns once IndexedDB has it (with relaxed durability). The next
+// write and Close do it anyway.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *Store) flush() error {
+	if !s.pending {
+		return nil
+	}
+	hard, _, _ := s.mem.InitialState()
+	p := &plan{runs: s.runs}
+	p.ops = append(p.ops, op{kind: opPutHard, hard: hard})
+	if s.needFormat {
+		p.ops = append(p.ops, op{kind: opPutFormat})
+	}
+	if err := s.write(p); err != nil {
+		return fmt.Errorf("idbstore: %q: writing the commit index: %w", s.name, err)
+	}
+	s.pending, s.needFormat = false, false
 	return nil
 }
 
@@ -197,12 +254,19 @@ func (s *Store) usable() error {
 // state — with the semantics of raft.MemoryStorage.Save, atomically in
 // one IndexedDB transaction, and returns once that transaction has
 // completed. The transaction asks for strict durability (flushed to disk)
-// when rd.MustSync or it holds entries, a snapshot, or a new term or vote;
-// a change of the commit index alone is written with relaxed durability,
-// as losing it in a power cut is harmless to Raft. An invalid Ready (a
-// snapshot not newer than the stored one, entries leaving a gap) is
-// refused before anything is written. A failed transaction changes
-// nothing: the Store stays usable.
+// when rd.MustSync or it holds entries, a snapshot, or a new term or vote.
+//
+// A Ready that only moves the commit index (MustSync false) is not
+// written at once: it is kept in memory and written with the next write
+// (or Flush, or Close). A transaction costs about a millisecond whatever
+// it holds, and Raft does not need the commit index durable: a member
+// that restarts with an older one learns the rest from the leader (a
+// lone voter commits its whole log again when elected), and peer.Node
+// rebuilds its state machine from the snapshot and the committed log.
+//
+// An invalid Ready (a snapshot not newer than the stored one, entries
+// leaving a gap) is refused before anything is written. A failed
+// transaction changes nothing: the Store stays usable.
 func (s *Store) Save(rd *raft.Ready) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,14 +280,19 @@ func (s *Store) Save(rd *raft.Ready) error {
 	if len(p.ops) == 0 {
 		return nil
 	}
-	if err := s.write(p); err != nil {
-		return fmt.Errorf("idbstore: %q: save: %w", s.name, err)
+	if !p.lazy {
+		if err := s.write(p); err != nil {
+			return fmt.Errorf("idbstore: %q: save: %w", s.name, err)
+		}
 	}
 	if err := s.mem.Save(rd); err != nil {
 		s.broken = fmt.Errorf("internal error: a validated Ready was refused in memory: %w", err)
 		return s.broken
 	}
-	s.runs = p.runs
+	s.runs, s.pending = p.runs, p.lazy
+	if !p.lazy {
+		s.needFormat = false
+	}
 	return nil
 }
 
@@ -253,7 +322,7 @@ func (s *Store) Compact(snap raft.Snapshot) error {
 		s.broken = fmt.Errorf("internal error: a validated compaction was refused in memory: %w", err)
 		return s.broken
 	}
-	s.runs = p.runs
+	s.runs, s.pending, s.needFormat = p.runs, false, false
 	return nil
 }
 
@@ -320,6 +389,8 @@ func (s *Store) queue(tx *idb.Transaction, p *plan) error {
 			err = put(meta, stringKey(keyHard), encodeHard(s.buf, o.hard))
 		case opPutSnap:
 			err = put(meta, stringKey(keySnap), encodeSnap(s.buf, *o.snap))
+		case opPutFormat:
+			_, err = meta.PutKey(safejs.Unsafe(stringKey(keyFormat)), safejs.Unsafe(number(format)))
 		}
 		if err != nil {
 			return fmt.Errorf("queueing %v: %w", o.kind, err)

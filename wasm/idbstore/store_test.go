@@ -4,60 +4,15 @@ package idbstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tabraft/tabraft/raft"
 )
-
-func TestEmptyStore(t *testing.T) {
-	name := testName(t)
-	s := mustOpen(t, name)
-	checkView(t, "new store", s, view{})
-	if got := s.LastIndex(); got != 0 {
-		t.Fatalf("LastIndex = %d, want 0", got)
-	}
-	s = reopen(t, s)
-	defer s.Close()
-	checkView(t, "reopened empty store", s, view{})
-}
-
-func TestSaveSurvivesReopen(t *testing.T) {
-	name := testName(t)
-	s := mustOpen(t, name)
-	m := raft.NewMemoryStorage()
-	readys := []raft.Ready{
-		{HardState: raft.HardState{Term: 1, Vote: 2}, MustSync: true},
-		{Entries: ents(1, 3, 1), HardState: raft.HardState{Term: 1, Vote: 2, Commit: 1}, MustSync: true},
-		{Entries: []raft.Entry{{Index: 4, Term: 1, Type: raft.EntryConfChange, Data: []byte{0, 1, 2, 255}}, {Index: 5, Term: 1}}},
-		{HardState: raft.HardState{Term: 1, Vote: 2, Commit: 5}},
-		{Entries: ents(6, 6, 1), HardState: raft.HardState{Term: 1, Vote: 2, Commit: 5}},
-	}
-	for i, rd := range readys {
-		mustSave(t, s, rd)
-		mustSave(t, m, rd)
-		checkView(t, "after save", s, viewOf(t, m))
-		s = reopen(t, s)
-		checkView(t, "after reopen", s, viewOf(t, m))
-		if i == 2 {
-			// The entry with nil data comes back with nil data, not empty.
-			es, _ := s.Entries()
-			if es[4].Data != nil {
-				t.Fatalf("entry 5 data = %#v, want nil", es[4].Data)
-			}
-		}
-	}
-	mustClose(t, s)
-	if err := s.Save(&raft.Ready{Entries: ents(7, 7, 1)}); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Save after Close = %v, want ErrClosed", err)
-	}
-	if err := s.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: 1, Term: 1}}); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Compact after Close = %v, want ErrClosed", err)
-	}
-	checkView(t, "reads after Close", s, viewOf(t, m))
-}
 
 func TestOverwriteConflictingSuffix(t *testing.T) {
 	name := testName(t)
@@ -141,17 +96,16 @@ func TestLargeSaveSplitsIntoRecords(t *testing.T) {
 	}
 }
 
-func TestSnapshotAndCompaction(t *testing.T) {
+// TestCompactionRecords checks which records compactions and snapshot
+// installs delete (what the store holds is checked by the storagetest
+// suite).
+func TestCompactionRecords(t *testing.T) {
 	name := testName(t)
 	s := mustOpen(t, name)
 	defer func() { s.Close() }()
-	m := raft.NewMemoryStorage()
 	r := openRaw(t, name)
 	check := func(what string, keys ...uint64) {
 		t.Helper()
-		checkView(t, what, s, viewOf(t, m))
-		s = reopen(t, s)
-		checkView(t, what+", reopened", s, viewOf(t, m))
 		if got := r.logKeys(); !slices.Equal(got, keys) {
 			t.Fatalf("%s: records at %v, want %v", what, got, keys)
 		}
@@ -162,89 +116,43 @@ func TestSnapshotAndCompaction(t *testing.T) {
 		{Entries: ents(9, 12, 2), HardState: raft.HardState{Term: 2, Commit: 12}},
 	} {
 		mustSave(t, s, rd)
-		mustSave(t, m, rd)
 	}
 	check("three records", 1, 5, 9)
-
-	conf := raft.ConfState{Voters: []raft.NodeID{1, 2, 3}, Learners: []raft.NodeID{1 << 60}}
-	snap := func(i, term uint64, data string) raft.Snapshot {
-		return raft.Snapshot{Meta: raft.SnapshotMeta{Index: i, Term: term, ConfState: conf}, Data: []byte(data)}
-	}
-	compact := func(sn raft.Snapshot) {
+	compact := func(i, term uint64) {
 		t.Helper()
-		if err := s.Compact(sn); err != nil {
-			t.Fatalf("Compact(%d): %v", sn.Meta.Index, err)
-		}
-		if err := m.Compact(sn); err != nil {
-			t.Fatal(err)
+		if err := s.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: i, Term: term}}); err != nil {
+			t.Fatalf("Compact(%d): %v", i, err)
 		}
 	}
-
-	// Inside the second record: the first goes, the second stays.
-	compact(snap(6, 1, "board at 6"))
-	check("compacted at 6", 5, 9)
-	// Not newer: ignored.
-	if err := s.Compact(snap(3, 1, "old")); err != nil {
-		t.Fatalf("Compact of an older snapshot: %v", err)
-	}
-	check("older compaction ignored", 5, 9)
-	// Refused: beyond the log, or disagreeing with it.
-	if err := s.Compact(snap(13, 2, "future")); err == nil {
-		t.Fatal("Compact beyond the last index succeeded")
-	}
-	if err := s.Compact(snap(10, 1, "wrong term")); err == nil {
-		t.Fatal("Compact with the wrong term succeeded")
-	}
-	check("refused compactions", 5, 9)
-	// At a record boundary.
-	compact(snap(8, 1, "board at 8"))
-	check("compacted at 8", 9)
-	// The whole log.
-	compact(snap(12, 2, "board at 12"))
-	check("compacted at 12")
-	if s.LastIndex() != 12 {
-		t.Fatalf("LastIndex = %d, want 12", s.LastIndex())
-	}
-
-	// The log goes on from the snapshot.
-	for _, rd := range []raft.Ready{
-		{Entries: ents(13, 16, 2), HardState: raft.HardState{Term: 2, Commit: 14}},
-		{Entries: ents(17, 20, 3), HardState: raft.HardState{Term: 3, Commit: 14}},
-	} {
-		mustSave(t, s, rd)
-		mustSave(t, m, rd)
-	}
+	compact(6, 1)
+	check("compacted inside the second record: it stays", 5, 9)
+	compact(8, 1)
+	check("compacted at a record boundary", 9)
+	compact(12, 2)
+	check("compacted the whole log")
+	mustSave(t, s, raft.Ready{Entries: ents(13, 16, 2)})
+	mustSave(t, s, raft.Ready{Entries: ents(17, 20, 3), HardState: raft.HardState{Term: 3, Commit: 14}})
 	check("appended after the snapshot", 13, 17)
-
-	// A leader's snapshot that agrees with the log keeps what follows it.
-	rd := raft.Ready{Snapshot: snap(15, 2, "leader's 15"), HardState: raft.HardState{Term: 3, Commit: 15}, MustSync: true}
-	mustSave(t, s, rd)
-	mustSave(t, m, rd)
+	snap := func(i, term uint64) raft.Snapshot {
+		return raft.Snapshot{Meta: raft.SnapshotMeta{Index: i, Term: term}}
+	}
+	mustSave(t, s, raft.Ready{Snapshot: snap(15, 2), HardState: raft.HardState{Term: 3, Commit: 15}, MustSync: true})
 	check("installed a snapshot the log agrees with", 13, 17)
-	if got, _ := s.Entries(); span(got) != "[16..20]" {
-		t.Fatalf("entries %s, want [16..20]", span(got))
-	}
-	// One that does not replaces the log, and entries may come with it.
-	rd = raft.Ready{Snapshot: snap(18, 4, "leader's 18"), Entries: ents(19, 19, 4), HardState: raft.HardState{Term: 4, Commit: 18}, MustSync: true}
-	mustSave(t, s, rd)
-	mustSave(t, m, rd)
+	mustSave(t, s, raft.Ready{Snapshot: snap(18, 4), Entries: ents(19, 19, 4), HardState: raft.HardState{Term: 4, Commit: 18}, MustSync: true})
 	check("installed a snapshot the log disagrees with", 19)
-	// Beyond the log.
-	rd = raft.Ready{Snapshot: snap(40, 5, "leader's 40"), HardState: raft.HardState{Term: 5, Commit: 40}, MustSync: true}
-	mustSave(t, s, rd)
-	mustSave(t, m, rd)
+	mustSave(t, s, raft.Ready{Snapshot: snap(40, 5), HardState: raft.HardState{Term: 5, Commit: 40}, MustSync: true})
 	check("installed a snapshot beyond the log")
-	if got, _ := s.Snapshot(); string(got.Data) != "leader's 40" || !sameConf(got.Meta.ConfState, conf) {
-		t.Fatalf("snapshot %+v %q", got.Meta, got.Data)
-	}
-	// Entries at or below the snapshot are skipped.
-	rd = raft.Ready{Entries: ents(39, 42, 5)}
-	mustSave(t, s, rd)
-	mustSave(t, m, rd)
+	mustSave(t, s, raft.Ready{Entries: ents(39, 42, 5)})
 	check("entries overlapping the snapshot", 41)
+	s = reopen(t, s)
+	if es, _ := s.Entries(); span(es) != "[41..42]" {
+		t.Fatalf("entries %s, want [41..42]", span(es))
+	}
 }
 
-func TestInvalidReadysChangeNothing(t *testing.T) {
+// TestInvalidReadys: what this store refuses beyond the storagetest
+// suite's refusals, and that errors name the store.
+func TestInvalidReadys(t *testing.T) {
 	name := testName(t)
 	s := mustOpen(t, name)
 	defer func() { s.Close() }()
@@ -252,19 +160,9 @@ func TestInvalidReadysChangeNothing(t *testing.T) {
 	rd := raft.Ready{Entries: ents(1, 5, 1), HardState: raft.HardState{Term: 1, Commit: 3}}
 	mustSave(t, s, rd)
 	mustSave(t, m, rd)
-	if err := s.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}}); err != nil {
-		t.Fatal(err)
-	}
 	for what, rd := range map[string]raft.Ready{
-		"gap":                  {Entries: ents(7, 8, 1), HardState: raft.HardState{Term: 9}},
-		"not contiguous":       {Entries: append(ents(6, 6, 1), ents(8, 8, 1)...)},
-		"old snapshot":         {Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}}, HardState: raft.HardState{Term: 9}},
-		"beyond number keys":   {Entries: []raft.Entry{{Index: maxIndex + 1, Term: 1}}, Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: maxIndex, Term: 1}}},
-		"snapshot then a gap":  {Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: 10, Term: 2}}, Entries: ents(12, 12, 2)},
-		"gap after the record": {Entries: ents(7, 7, 1)},
+		"gap":                {Entries: ents(7, 8, 1), HardState: raft.HardState{Term: 9}},
+		"beyond number keys": {Entries: []raft.Entry{{Index: maxIndex + 1, Term: 1}}, Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: maxIndex, Term: 1}}},
 	} {
 		if err := s.Save(&rd); err == nil {
 			t.Errorf("%s: Save succeeded", what)
@@ -275,6 +173,17 @@ func TestInvalidReadysChangeNothing(t *testing.T) {
 	}
 	s = reopen(t, s)
 	checkView(t, "reopened", s, viewOf(t, m))
+}
+
+// TestReadsAfterClose: a closed Store still answers reads from memory.
+func TestReadsAfterClose(t *testing.T) {
+	s := mustOpen(t, testName(t))
+	rd := raft.Ready{Entries: ents(1, 3, 1), HardState: raft.HardState{Term: 1, Commit: 2}}
+	mustSave(t, s, rd)
+	mustClose(t, s)
+	m := raft.NewMemoryStorage()
+	mustSave(t, m, rd)
+	checkView(t, "reads after Close", s, viewOf(t, m))
 }
 
 func TestNamesAreIsolated(t *testing.T) {
@@ -347,27 +256,136 @@ func TestDurability(t *testing.T) {
 	defer s.Close()
 	mustSave(t, s, raft.Ready{Entries: ents(1, 3, 1), HardState: raft.HardState{Term: 1, Vote: 1}})
 	for _, c := range []struct {
-		what   string
-		rd     raft.Ready
-		strict bool
+		what         string
+		rd           raft.Ready
+		strict, lazy bool
 	}{
-		{"commit only", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1, Commit: 2}}, false},
-		{"commit only, MustSync", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1, Commit: 2}, MustSync: true}, true},
-		{"new term", raft.Ready{HardState: raft.HardState{Term: 2}}, true},
-		{"new vote", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 2}}, true},
-		{"entries", raft.Ready{Entries: ents(4, 4, 1)}, true},
-		{"snapshot", raft.Ready{Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: 9, Term: 1}}}, true},
+		{"commit only", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1, Commit: 2}}, false, true},
+		{"commit only, MustSync", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1, Commit: 2}, MustSync: true}, true, false},
+		{"new term", raft.Ready{HardState: raft.HardState{Term: 2}}, true, false},
+		{"new vote", raft.Ready{HardState: raft.HardState{Term: 1, Vote: 2}}, true, false},
+		{"entries", raft.Ready{Entries: ents(4, 4, 1)}, true, false},
+		{"snapshot", raft.Ready{Snapshot: raft.Snapshot{Meta: raft.SnapshotMeta{Index: 9, Term: 1}}}, true, false},
 	} {
 		p, err := s.planSave(&c.rd)
 		if err != nil {
 			t.Fatalf("%s: %v", c.what, err)
 		}
-		if p.strict != c.strict {
-			t.Errorf("%s: strict = %v, want %v", c.what, p.strict, c.strict)
+		if p.strict != c.strict || p.lazy != c.lazy {
+			t.Errorf("%s: strict %v, lazy %v; want %v, %v", c.what, p.strict, p.lazy, c.strict, c.lazy)
 		}
 	}
 	p, err := s.planSave(&raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1}})
 	if err != nil || len(p.ops) != 0 {
 		t.Fatalf("an unchanged hard state plans %d writes (%v), want none", len(p.ops), err)
+	}
+}
+
+// storedHard reads the hard state IndexedDB holds for name.
+func storedHard(t *testing.T, r *raw) raft.HardState {
+	t.Helper()
+	hs, err := decodeHard(r.get(storeMeta, keyHard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs
+}
+
+// TestCommitOnlyDeferred: a Save that only moves the commit index writes
+// nothing; the next write, Flush and Close write it; a Store abandoned
+// before (a closed tab) comes back with the older commit index.
+func TestCommitOnlyDeferred(t *testing.T) {
+	name := testName(t)
+	s := mustOpen(t, name)
+	r := openRaw(t, name)
+	mustSave(t, s, raft.Ready{Entries: ents(1, 5, 1), HardState: raft.HardState{Term: 1, Vote: 1, Commit: 1}, MustSync: true})
+	commit := func(c uint64) raft.Ready { return raft.Ready{HardState: raft.HardState{Term: 1, Vote: 1, Commit: c}} }
+
+	mustSave(t, s, commit(2))
+	mustSave(t, s, commit(3))
+	if hs, _, _ := s.InitialState(); hs.Commit != 3 {
+		t.Fatalf("the store answers commit %d, want 3", hs.Commit)
+	}
+	if got := storedHard(t, r).Commit; got != 1 {
+		t.Fatalf("IndexedDB holds commit %d after commit-only Saves, want 1 (not written)", got)
+	}
+	// The next write carries it, though its Ready has no hard state.
+	mustSave(t, s, raft.Ready{Entries: ents(6, 6, 1), MustSync: true})
+	if got := storedHard(t, r).Commit; got != 3 {
+		t.Fatalf("IndexedDB holds commit %d after the next Save, want 3", got)
+	}
+	// A compaction too.
+	mustSave(t, s, commit(4))
+	if err := s.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: 2, Term: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedHard(t, r).Commit; got != 4 {
+		t.Fatalf("IndexedDB holds commit %d after Compact, want 4", got)
+	}
+	// Flush.
+	mustSave(t, s, commit(5))
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedHard(t, r).Commit; got != 5 {
+		t.Fatalf("IndexedDB holds commit %d after Flush, want 5", got)
+	}
+	// Abandoned: lost.
+	mustSave(t, s, commit(6))
+	abandoned := s
+	defer abandoned.Close()
+	s = mustOpen(t, name)
+	if hs, _, _ := s.InitialState(); hs.Commit != 5 {
+		t.Fatalf("reopened after abandoning: commit %d, want 5", hs.Commit)
+	}
+	// Close writes it.
+	mustSave(t, s, commit(6))
+	s = reopen(t, s)
+	defer s.Close()
+	if hs, _, _ := s.InitialState(); hs.Commit != 6 {
+		t.Fatalf("reopened after Close: commit %d, want 6", hs.Commit)
+	}
+}
+
+// TestOldFormat: a store of the first builds (no format key, records of
+// their own) is refused with ErrUnsupportedFormat; an empty one is taken
+// over, and its first write records the format.
+func TestOldFormat(t *testing.T) {
+	name := testName(t)
+	s := mustOpen(t, name)
+	mustClose(t, s)
+	r := openRaw(t, name)
+	if got, ok := r.format(); !ok || got != format {
+		t.Fatalf("a new store records format %v (%v), want %d", got, ok, format)
+	}
+	// As the first builds left it: no format key, a hard state record of
+	// theirs (kind 2, varints, CRC-32C).
+	r.delete(storeMeta, keyFormat)
+	old := []byte{2, 1, 1, 0}
+	old = binary.LittleEndian.AppendUint32(old, crc32.Checksum(old, crc32.MakeTable(crc32.Castagnoli)))
+	r.put(storeMeta, keyHard, old)
+	_, err := Open(context.Background(), name)
+	if !errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "format 1") {
+		t.Fatalf("Open of a format 1 store: %v, want ErrUnsupportedFormat", err)
+	}
+	t.Logf("%v", err)
+
+	// Empty, without a format key: opened, and the format is recorded
+	// with the first write.
+	r.delete(storeMeta, keyHard)
+	s = mustOpen(t, name)
+	if got, ok := r.format(); ok {
+		t.Fatalf("format %v before any write", got)
+	}
+	mustSave(t, s, raft.Ready{HardState: raft.HardState{Term: 1}, MustSync: true})
+	if got, ok := r.format(); !ok || got != format {
+		t.Fatalf("format %v (%v) after the first write, want %d", got, ok, format)
+	}
+	s = reopen(t, s)
+	mustClose(t, s)
+
+	r.put(storeMeta, keyFormat, 3)
+	if _, err := Open(context.Background(), name); !errors.Is(err, ErrUnsupportedFormat) {
+		t.Fatalf("Open of a format 3 store: %v, want ErrUnsupportedFormat", err)
 	}
 }
