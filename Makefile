@@ -49,7 +49,7 @@ sim:
 # unit tests (through wasmbrowsertest), then native tests driving the browser.
 browser:
 	./scripts/ensure-chromium.sh
-	./scripts/jstest.sh -count=1 ./wasm/... ./peer/wire ./peer/board ./peer/rtc
+	./scripts/jstest.sh -count=1 ./wasm/... ./peer/wire ./peer/board ./peer/record ./peer/rtc
 	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
 		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client ./cmd/tabraft-wasm
 	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 ./e2e
@@ -59,6 +59,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) ./signaling
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./peer/wire
 	$(GO) test -run='^$$' -fuzz='^FuzzReplayFramed$$' -fuzztime=$(FUZZTIME) ./peer/filelog
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./peer/record
 
 ## signal: run the signaling server and the pages on http://127.0.0.1:8080
 signal:
