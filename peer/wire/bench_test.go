@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
@@ -140,7 +142,32 @@ func benchMessages() []benchMessage {
 	for _, n := range []int{10, 100, 500} {
 		bs = append(bs, benchMessage{fmt.Sprintf("msgapp-%d", n), demoMsgApp(g, n, 1000)})
 	}
+	for _, n := range []int{128, 512} {
+		bs = append(bs, benchMessage{fmt.Sprintf("random-msgapp-%d", n), randomMsgApp(n)})
+	}
 	return bs
+}
+
+// randomMsgApp is a MsgApp of n board writes of 128 bytes with random
+// values, behind the command header peer adds, as cmd/tabraft-bench
+// proposes them: little for compression to find but the JSON around the
+// values.
+func randomMsgApp(n int) raft.Message {
+	const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	rng := rand.New(rand.NewPCG(uint64(n), 3))
+	ents := make([]raft.Entry, n)
+	for i := range ents {
+		val := make([]byte, 92)
+		for k := range val {
+			val[k] = abc[rng.IntN(len(abc))]
+		}
+		// The command header: version, proposer, run, sequence number.
+		cmd := append([]byte{2, 0xe5, 0xd3, 0xe7, 0xd7, 0xf0, 0xac, 0x2e}, "\x8c\x1f\x03\x9a\x41\x17\xe2\x5b"...)
+		cmd = binary.AppendUvarint(cmd, uint64(1000+i))
+		cmd = fmt.Appendf(cmd, `{"op":"set","key":"b%d-%04d","val":"%s"}`, i%3, i%1024, val)
+		ents[i] = raft.Entry{Term: 7, Index: uint64(1000 + i), Type: raft.EntryNormal, Data: cmd}
+	}
+	return raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 7, LogTerm: 7, Index: 999, Commit: 999, Entries: ents}
 }
 
 func wireSize(frags [][]byte) int {

@@ -22,8 +22,12 @@ type Encoder struct {
 	stats     *Stats
 	threshold int
 	zenc      *zstd.Encoder
-	nextID    uint32
-	fragSize  int // MaxFragmentSize; smaller in tests, to split small messages
+	// literals tells whether zenc entropy-codes literals (its mode for
+	// payloads up to entropyLimit bytes); it is switched as payloads cross
+	// that size.
+	literals bool
+	nextID   uint32
+	fragSize int // MaxFragmentSize; smaller in tests, to split small messages
 
 	payload, comp, body []byte // scratch
 }
@@ -46,7 +50,7 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wire: new zstd encoder: %w", err)
 	}
-	e := &Encoder{lim: opts.Limits.withDefaults(), stats: opts.Stats, zenc: zenc,
+	e := &Encoder{lim: opts.Limits.withDefaults(), stats: opts.Stats, zenc: zenc, literals: true,
 		threshold: opts.CompressThreshold, fragSize: MaxFragmentSize}
 	if e.stats == nil {
 		e.stats = new(Stats)
@@ -201,6 +205,9 @@ func (e *Encoder) encodeBody(m raft.Message) (body []byte, rawSize int, compress
 		}
 		rawSize += 1 + len(p)
 		if e.threshold > 0 && len(p) >= e.threshold {
+			if err := e.entropyCoding(len(p) <= entropyLimit); err != nil {
+				return nil, 0, false, err
+			}
 			e.comp = e.zenc.EncodeAll(p, e.comp[:0])
 			if len(e.comp)+uvarintLen(uint64(len(p))) < len(p) {
 				compressed = true
@@ -220,6 +227,24 @@ func (e *Encoder) encodeBody(m raft.Message) (body []byte, rawSize int, compress
 		return nil, 0, false, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrTooLarge, len(b), limit)
 	}
 	return b, rawSize, compressed, nil
+}
+
+// entropyLimit is the largest payload whose literals are entropy-coded
+// (Huffman, zstd's default); larger ones are compressed with matches only.
+// See the package documentation for the measurements behind it.
+const entropyLimit = 4 << 10
+
+// entropyCoding switches the compressor's entropy coding of literals on or
+// off, if it is not already so.
+func (e *Encoder) entropyCoding(on bool) error {
+	if on == e.literals {
+		return nil
+	}
+	if err := e.zenc.ResetWithOptions(nil, zstd.WithNoEntropyCompression(!on)); err != nil {
+		return fmt.Errorf("switching entropy coding: %w", err)
+	}
+	e.literals = on
+	return nil
 }
 
 // appendEntries writes the entry count, then each entry: term and index as

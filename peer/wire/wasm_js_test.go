@@ -44,7 +44,7 @@ func jsCorpus() []raft.Message {
 // loop as TestJSEncodingMatchesNative, without the build tag) and check
 // that the change was meant.
 const (
-	nativeDigestCompressed   = "cec5c06b0557d2ca733da8190976de4a5e7c8d64a3a20df1d0100e1ee5a7e4b8"
+	nativeDigestCompressed   = "37e533c57f8db93e61e76f2908ad0ba40fe2e5b34ecf65f3c2a1e9fd4f628e8a"
 	nativeDigestUncompressed = "69d9df5bb00335375755c1135d00e1c7de0f091a29c416f515dee335c8d34591"
 )
 
