@@ -157,8 +157,12 @@ type image struct {
 	Cells   map[string]string `json:"cells"`
 }
 
-// Snapshot implements peer.StateMachine.
+// Snapshot implements peer.StateMachine. The image is the JSON of the
+// version and the cells, keys sorted.
 func (b *Board) Snapshot() ([]byte, error) {
+	if img, ok := appendImageFast(make([]byte, 0, imageSize(b.cells)), b.version, b.cells); ok {
+		return img, nil
+	}
 	return json.Marshal(image{Version: b.version, Cells: b.cells})
 }
 

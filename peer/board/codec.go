@@ -1,6 +1,7 @@
 package board
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -52,9 +53,11 @@ func decodeFast(cmd []byte) (Op, bool) {
 	if !ok {
 		return op, false
 	}
-	if op.Kind, rest, ok = plainString(rest); !ok {
+	var kind []byte
+	if kind, rest, ok = plainBytes(rest); !ok {
 		return op, false
 	}
+	op.Kind = kindString(kind)
 	if r, ok := cutPrefix(rest, `,"key":`); ok {
 		if op.Key, rest, ok = plainString(r); !ok {
 			return op, false
@@ -77,18 +80,41 @@ func cutPrefix(b []byte, p string) ([]byte, bool) {
 
 // plainString reads a quoted string of printable ASCII without escapes.
 func plainString(b []byte) (string, []byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
+	s, rest, ok := plainBytes(b)
+	if !ok {
 		return "", b, false
+	}
+	return string(s), rest, true
+}
+
+// plainBytes is plainString returning the string's bytes, within b.
+func plainBytes(b []byte) ([]byte, []byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, b, false
 	}
 	for i := 1; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
-			return string(b[1:i]), b[i+1:], true
+			return b[1:i], b[i+1:], true
 		case c < 0x20 || c >= utf8.RuneSelf || c == '\\':
-			return "", b, false
+			return nil, b, false
 		}
 	}
-	return "", b, false
+	return nil, b, false
+}
+
+// kindString returns b as a string, without allocating for the kinds of
+// operations there are.
+func kindString(b []byte) string {
+	switch string(b) {
+	case "set":
+		return "set"
+	case "del":
+		return "del"
+	case "clear":
+		return "clear"
+	}
+	return string(b)
 }
 
 // appendResultsFast appends rs as json.Marshal writes a []Result, or
@@ -107,4 +133,42 @@ func appendResultsFast(b []byte, rs []Result) ([]byte, bool) {
 		b = append(b, '}')
 	}
 	return append(b, ']'), true
+}
+
+// appendImageFast appends the image of a board as json.Marshal writes it
+// (keys sorted), or reports false if a key or value needs escaping or is
+// not ASCII.
+func appendImageFast(b []byte, version uint64, cells map[string]string) ([]byte, bool) {
+	keys := make([]string, 0, len(cells))
+	for k, v := range cells {
+		if !plain(k) || !plain(v) {
+			return b, false
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, `{"version":`...)
+	b = strconv.AppendUint(b, version, 10)
+	b = append(b, `,"cells":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, cells[k]...)
+		b = append(b, '"')
+	}
+	return append(b, "}}"...), true
+}
+
+// imageSize is the size of the image appendImageFast writes, for cells
+// that need no escaping.
+func imageSize(cells map[string]string) int {
+	n := len(`{"version":18446744073709551615,"cells":{}}`)
+	for k, v := range cells {
+		n += len(k) + len(v) + len(`"":"",`)
+	}
+	return n
 }

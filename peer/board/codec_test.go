@@ -3,7 +3,10 @@ package board
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"testing"
+	"unicode/utf8"
 )
 
 var codecSeeds = [][3]string{
@@ -36,6 +39,37 @@ func TestCodecAgreesWithJSON(t *testing.T) {
 	}
 }
 
+// TestImageAgreesWithJSON: Snapshot's fast path writes what json.Marshal
+// does, and Restore reads it back.
+func TestImageAgreesWithJSON(t *testing.T) {
+	b := New()
+	checkImage(t, b)
+	for i, s := range codecSeeds {
+		b.ApplyOp(Op{Kind: "set", Key: fmt.Sprintf("k%d", 10-i), Value: fmt.Sprintf("v%d", i)})
+		checkImage(t, b)
+		b.ApplyOp(Op{Kind: "set", Key: s[1] + "x", Value: s[2]})
+		checkImage(t, b)
+	}
+}
+
+func checkImage(t *testing.T, b *Board) {
+	t.Helper()
+	want, _ := json.Marshal(image{Version: b.version, Cells: b.cells})
+	got, err := b.Snapshot()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Snapshot() = %s, %v; json.Marshal %s", got, err, want)
+	}
+	for k, v := range b.cells {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return // encoding/json replaces invalid UTF-8: no round trip
+		}
+	}
+	r := New()
+	if err := r.Restore(got); err != nil || r.version != b.version || !maps.Equal(r.cells, b.cells) {
+		t.Fatalf("Restore(%s): %v, %d %v", got, err, r.version, r.cells)
+	}
+}
+
 func FuzzCodec(f *testing.F) {
 	for _, s := range codecSeeds {
 		f.Add(s[0], s[1], s[2], []byte(Op{Kind: s[0], Key: s[1], Value: s[2]}.Encode()))
@@ -43,6 +77,11 @@ func FuzzCodec(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind, key, val string, cmd []byte) {
 		checkCodec(t, Op{Kind: kind, Key: key, Value: val})
 		checkDecode(t, cmd)
+		b := New()
+		b.ApplyOp(Op{Kind: "set", Key: "k", Value: "v"})
+		b.ApplyOp(Op{Kind: "set", Key: key, Value: val})
+		b.ApplyOp(Op{Kind: "set", Key: val, Value: key})
+		checkImage(t, b)
 	})
 }
 
