@@ -20,8 +20,15 @@ type commandID struct {
 	proposer, run, seq uint64
 }
 
+// maxCommandHeader is the largest header a command gets.
+const maxCommandHeader = 1 + 8 + 2*binary.MaxVarintLen64
+
 func encodeCommand(id commandID, cmd []byte) []byte {
-	b := make([]byte, 0, 1+8+2*binary.MaxVarintLen64+len(cmd))
+	return appendCommand(make([]byte, 0, maxCommandHeader+len(cmd)), id, cmd)
+}
+
+// appendCommand appends cmd with its header to b.
+func appendCommand(b []byte, id commandID, cmd []byte) []byte {
 	b = append(b, commandVersion)
 	b = binary.AppendUvarint(b, id.proposer)
 	b = binary.LittleEndian.AppendUint64(b, id.run)

@@ -262,10 +262,18 @@ func (n *Node) ProposeBatch(ctx context.Context, cmds [][]byte) ([]any, error) {
 	ps := make([]pending, len(cmds))
 	req := request{kind: reqPropose, batch: make([][]byte, len(cmds)), ps: make([]*pending, len(cmds))}
 	first := n.seq.Add(uint64(len(cmds))) - uint64(len(cmds)) + 1
+	// The entries' data share one allocation.
+	size := 0
+	for _, cmd := range cmds {
+		size += maxCommandHeader + len(cmd)
+	}
+	buf := make([]byte, 0, size)
 	for i, cmd := range cmds {
 		p := &ps[i]
 		p.ctx, p.result, p.seq, p.pos = ctx, result, first+uint64(i), i
-		req.batch[i] = encodeCommand(commandID{uint64(n.id), n.runID, p.seq}, cmd)
+		start := len(buf)
+		buf = appendCommand(buf, commandID{uint64(n.id), n.runID, p.seq}, cmd)
+		req.batch[i] = buf[start:len(buf):len(buf)]
 		req.ps[i] = p
 	}
 	select {

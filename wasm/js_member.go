@@ -120,12 +120,12 @@ func (b *binding) proposeBatch(_ safejs.Value, args []safejs.Value) any {
 	if err != nil {
 		return b.rt.rejected(fmt.Errorf("%w: %v", ErrInvalidOp, err))
 	}
-	ops, err := ParseOps(js)
+	cmds, err := ParseBatch(js)
 	if err != nil {
 		return b.rt.rejected(err)
 	}
 	return b.rt.promise(func() (any, error) {
-		res, err := b.m.ProposeBatch(context.Background(), ops)
+		res, err := b.m.proposeCommands(context.Background(), cmds)
 		if err != nil {
 			return nil, err
 		}

@@ -74,17 +74,26 @@ func (m *machine) Apply(cmd []byte) any {
 			m.sum = 0
 		}
 	}
-	hash := m.hashLocked()
+	sum, version := m.sum, m.b.Version()
 	m.mu.Unlock()
+	if m.bus.wants(EventApplied) {
+		m.emitApplied(e, op, res, sum, version)
+	}
+	m.drain()
+	return res
+}
+
+// emitApplied emits the applied event of entry e (apart from Apply, so
+// that what the event holds is copied to the heap only when someone
+// listens).
+func (m *machine) emitApplied(e raft.Entry, op board.Op, res board.Result, sum, version uint64) {
 	m.bus.emit(EventApplied, func() any {
 		var o *board.Op
 		if res.Err == "" {
 			o = &op
 		}
-		return appliedEvent{Index: e.Index, Term: e.Term, Op: toJSOp(o), Result: &res, Hash: hash}
+		return appliedEvent{Index: e.Index, Term: e.Term, Op: toJSOp(o), Result: &res, Hash: digest(sum, version)}
 	})
-	m.drain()
-	return res
 }
 
 // match takes the entry cmd came from off the queue; entries before it
@@ -222,9 +231,15 @@ func (m *machine) Version() uint64 {
 // and its version. Equal boards have equal digests, and each operation
 // updates it in constant time (board.Hash sorts every key).
 func (m *machine) hashLocked() string {
+	return digest(m.sum, m.b.Version())
+}
+
+// digest is the board's digest from the sum of its cells' digests and its
+// version.
+func digest(sum, version uint64) string {
 	var buf [16]byte
-	binary.LittleEndian.PutUint64(buf[:8], m.sum)
-	binary.LittleEndian.PutUint64(buf[8:], m.b.Version())
+	binary.LittleEndian.PutUint64(buf[:8], sum)
+	binary.LittleEndian.PutUint64(buf[8:], version)
 	var out [16]byte
 	hex := strconv.AppendUint(out[:0], fnvAdd(fnvOffset, buf[:]...), 16)
 	return strings.Repeat("0", 16-len(hex)) + string(hex) // as %016x

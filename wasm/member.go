@@ -251,24 +251,29 @@ func (m *Member) Propose(ctx context.Context, op board.Op) (board.Result, error)
 // have been applied). While no leader is known it retries until ctx ends
 // (a batch refused for want of a leader was refused whole).
 func (m *Member) ProposeBatch(ctx context.Context, ops []board.Op) ([]board.Result, error) {
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
 	cmds := make([][]byte, len(ops))
 	for i, op := range ops {
 		cmds[i] = op.Encode()
 	}
+	return m.proposeCommands(ctx, cmds)
+}
+
+// proposeCommands is ProposeBatch with the ops already encoded (ParseBatch).
+func (m *Member) proposeCommands(ctx context.Context, cmds [][]byte) ([]board.Result, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
 	v, err := m.retry(ctx, func(ctx context.Context, r *run) (any, error) { return r.node.ProposeBatch(ctx, cmds) })
 	if err != nil {
 		return nil, err
 	}
 	vals, _ := v.([]any)
-	if len(vals) != len(ops) {
-		return nil, fmt.Errorf("%d results for %d ops", len(vals), len(ops))
+	if len(vals) != len(cmds) {
+		return nil, fmt.Errorf("%d results for %d ops", len(vals), len(cmds))
 	}
-	results := make([]board.Result, len(ops))
+	results := make([]board.Result, len(cmds))
 	for i, v := range vals {
 		res, ok := v.(board.Result)
 		if !ok {

@@ -26,8 +26,12 @@ type memRoom struct {
 	in  map[raft.NodeID]bool
 }
 
-func newMemRoom() *memRoom {
-	return &memRoom{net: peer.NewMemNetwork(1024), in: map[raft.NodeID]bool{}}
+func newMemRoom() *memRoom { return newMemRoomSize(1024) }
+
+// newMemRoomSize returns a room whose members' inboxes hold inbox messages
+// (a full inbox drops).
+func newMemRoomSize(inbox int) *memRoom {
+	return &memRoom{net: peer.NewMemNetwork(inbox), in: map[raft.NodeID]bool{}}
 }
 
 type memTransport struct {
@@ -67,7 +71,7 @@ func (t *memTransport) Close() error {
 	return t.MemTransport.Close()
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("TABRAFT_TEST_LOG") == "" {
 		return nil
 	}
@@ -75,7 +79,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // join starts member id in room on store (a new MemoryStorage if nil).
-func join(t *testing.T, room *memRoom, id raft.NodeID, store peer.Storage, mod func(*Env)) *Member {
+func join(t testing.TB, room *memRoom, id raft.NodeID, store peer.Storage, mod func(*Env)) *Member {
 	t.Helper()
 	if store == nil {
 		store = raft.NewMemoryStorage()
@@ -97,7 +101,7 @@ func join(t *testing.T, room *memRoom, id raft.NodeID, store peer.Storage, mod f
 }
 
 // waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -108,7 +112,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func status(t *testing.T, m *Member) Status {
+func status(t testing.TB, m *Member) Status {
 	t.Helper()
 	st, err := m.Status(context.Background())
 	if err != nil {
@@ -119,9 +123,14 @@ func status(t *testing.T, m *Member) Status {
 
 // cluster starts n members: the first founds the cluster, the others join
 // once it leads, and all are voters when it returns.
-func cluster(t *testing.T, n int, mod func(*Env)) (*memRoom, []*Member) {
+func cluster(t testing.TB, n int, mod func(*Env)) (*memRoom, []*Member) {
 	t.Helper()
-	room := newMemRoom()
+	return clusterIn(t, newMemRoom(), n, mod)
+}
+
+// clusterIn is cluster in room.
+func clusterIn(t testing.TB, room *memRoom, n int, mod func(*Env)) (*memRoom, []*Member) {
+	t.Helper()
 	ms := []*Member{join(t, room, 1, nil, mod)}
 	waitFor(t, "member 1 leads", func() bool { return status(t, ms[0]).Role == "leader" })
 	for i := 2; i <= n; i++ {

@@ -52,15 +52,24 @@ func ParseOp(js []byte) (board.Op, error) {
 	return op, nil
 }
 
-// ParseOps reads an array of operations (proposeBatch).
-func ParseOps(js []byte) ([]board.Op, error) {
-	if ops, ok := scanOps(js); ok {
-		return ops, nil
+// ParseBatch reads an array of operations (proposeBatch), each as ParseOp
+// does, and returns them as commands (board.Op.Encode).
+func ParseBatch(js []byte) ([][]byte, error) {
+	if cmds, ok := scanCommands(js); ok {
+		return cmds, nil
 	}
-	return parseOpsJSON(js)
+	ops, err := parseOpsJSON(js)
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([][]byte, len(ops))
+	for i, op := range ops {
+		cmds[i] = op.Encode()
+	}
+	return cmds, nil
 }
 
-// parseOpsJSON is ParseOps' general path.
+// parseOpsJSON is ParseBatch's general path.
 func parseOpsJSON(js []byte) ([]board.Op, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(js, &raws); err != nil {

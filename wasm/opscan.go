@@ -1,41 +1,63 @@
 package wasm
 
 import (
-	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/tabraft/tabraft/peer/board"
 )
 
-// scanOps is ParseOps' fast path for what JSON.stringify writes for an
-// array of well-formed ops: no white space, objects with the fields op, key
-// and val only, string values. It reports false for anything else (other
-// fields, other value types, an invalid op, invalid UTF-8, any doubt), and
-// ParseOps then takes the general path, which explains what is wrong. When
-// it succeeds its ops are those the general path returns.
-func scanOps(js []byte) ([]board.Op, bool) {
+// scanCommands is ParseBatch's fast path for what JSON.stringify writes for
+// an array of well-formed ops: no white space, objects with the fields op,
+// key and val only, string values. It reports false for anything else
+// (other fields, other value types, an invalid op, invalid UTF-8, any
+// doubt), and ParseBatch then takes the general path, which explains what
+// is wrong. When it succeeds its commands are those of the general path.
+//
+// An op whose JSON is already the command board.Op.Encode writes for it
+// (fields in the order op, key, val, the ones Encode writes only, plain
+// ASCII) is not copied: its command is a slice of js.
+func scanCommands(js []byte) ([][]byte, bool) {
 	s := scanner{b: js}
 	if !s.eat('[') {
 		return nil, false
 	}
-	ops := make([]board.Op, 0, bytes.Count(js, []byte("{")))
+	cmds := make([][]byte, 0, countObjects(js))
 	if s.eat(']') {
-		return ops, s.end()
+		return cmds, s.end()
 	}
 	for {
-		op, ok := s.op()
+		o, ok := s.op()
 		if !ok {
 			return nil, false
 		}
-		ops = append(ops, op)
+		cmd, ok := o.command(js)
+		if !ok {
+			op, ok := o.decode()
+			if !ok {
+				return nil, false
+			}
+			cmd = op.Encode()
+		}
+		cmds = append(cmds, cmd)
 		if s.eat(']') {
-			return ops, s.end()
+			return cmds, s.end()
 		}
 		if !s.eat(',') {
 			return nil, false
 		}
 	}
+}
+
+// countObjects counts the '{' in js: at least the ops of a batch.
+func countObjects(js []byte) int {
+	n := 0
+	for _, c := range js {
+		if c == '{' {
+			n++
+		}
+	}
+	return n
 }
 
 type scanner struct {
@@ -53,49 +75,153 @@ func (s *scanner) eat(c byte) bool {
 
 func (s *scanner) end() bool { return s.i == len(s.b) }
 
-// op reads {"op":…,"key":…,"val":…} with its fields in any order, each
-// at most once, and checks it as ParseOp does.
-func (s *scanner) op() (board.Op, bool) {
-	var op board.Op
-	if !s.eat('{') {
-		return op, false
+// Fields of an op, in the order Encode writes them.
+const (
+	fieldOp = iota
+	fieldKey
+	fieldVal
+	numFields
+)
+
+// strField is a string field as it is in the JSON: its bytes between the
+// quotes, escapes not decoded.
+type strField struct {
+	raw     []byte // between the quotes
+	quoted  []byte // with them
+	escaped bool
+}
+
+// str decodes the field.
+func (f strField) str() (string, bool) {
+	if !f.escaped {
+		return string(f.raw), utf8.Valid(f.raw)
 	}
-	var seen [3]bool
+	var v string
+	if err := json.Unmarshal(f.quoted, &v); err != nil {
+		return "", false
+	}
+	return v, utf8.ValidString(v)
+}
+
+// scannedOp is an object of string fields op, key and val, each at most
+// once, as scanned.
+type scannedOp struct {
+	start, end int // the object's bytes in the input
+	fields     [numFields]strField
+	seen       [numFields]bool
+	inOrder    bool // the fields present came in the order op, key, val
+}
+
+// op reads {"op":…,"key":…,"val":…} with its fields in any order, each at
+// most once, and string values.
+func (s *scanner) op() (scannedOp, bool) {
+	o := scannedOp{start: s.i, inOrder: true}
+	if !s.eat('{') {
+		return o, false
+	}
+	last := -1
 	for first := true; !s.eat('}'); first = false {
 		if !first && !s.eat(',') {
-			return op, false
+			return o, false
 		}
 		name, ok := s.str()
-		if !ok || !s.eat(':') {
-			return op, false
+		if !ok || name.escaped || !s.eat(':') {
+			return o, false
 		}
 		val, ok := s.str()
 		if !ok {
-			return op, false
+			return o, false
 		}
 		var f int
-		switch name {
+		switch string(name.raw) {
 		case "op":
-			f, op.Kind = 0, val
+			f = fieldOp
 		case "key":
-			f, op.Key = 1, val
+			f = fieldKey
 		case "val":
-			f, op.Value = 2, val
+			f = fieldVal
 		default:
-			return op, false
+			return o, false
 		}
-		if seen[f] {
-			return op, false
+		if o.seen[f] {
+			return o, false
 		}
-		seen[f] = true
+		o.seen[f], o.fields[f] = true, val
+		o.inOrder = o.inOrder && f > last
+		last = f
 	}
+	o.end = s.i
+	return o, true
+}
+
+// command returns the op's JSON, a slice of js, if it is the command
+// board.Op.Encode writes for the op ParseOp reads from it.
+func (o *scannedOp) command(js []byte) ([]byte, bool) {
+	if !o.inOrder || !o.seen[fieldOp] {
+		return nil, false
+	}
+	var want [numFields]bool // the fields Encode writes
+	key, val := o.fields[fieldKey].raw, o.fields[fieldVal].raw
+	switch string(o.fields[fieldOp].raw) {
+	case "set":
+		want = [numFields]bool{true, true, true}
+		if len(key) == 0 || len(key) > board.MaxKeyLen || len(val) == 0 || len(val) > board.MaxValueLen {
+			return nil, false
+		}
+	case "del":
+		want = [numFields]bool{true, true, false}
+		if len(key) == 0 || len(key) > board.MaxKeyLen {
+			return nil, false
+		}
+	case "clear":
+		want = [numFields]bool{true, false, false}
+	default:
+		return nil, false
+	}
+	if o.seen != want {
+		return nil, false
+	}
+	for f := range numFields {
+		if o.seen[f] && (o.fields[f].escaped || !plain(o.fields[f].raw)) {
+			return nil, false
+		}
+	}
+	return js[o.start:o.end:o.end], true
+}
+
+// plain reports whether json.Marshal writes b as it is (printable ASCII
+// that needs no escaping, not even HTML's).
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// decode returns the op and checks it as ParseOp does.
+func (o *scannedOp) decode() (board.Op, bool) {
+	var op board.Op
+	var strs [numFields]string
+	for f := range numFields {
+		if !o.seen[f] {
+			continue
+		}
+		s, ok := o.fields[f].str()
+		if !ok {
+			return op, false
+		}
+		strs[f] = s
+	}
+	op = board.Op{Kind: strs[fieldOp], Key: strs[fieldKey], Value: strs[fieldVal]}
 	switch op.Kind {
 	case "set":
-		ok := seen[1] && seen[2] && op.Key != "" && len(op.Key) <= board.MaxKeyLen && len(op.Value) <= board.MaxValueLen
+		ok := o.seen[fieldKey] && o.seen[fieldVal] && op.Key != "" && len(op.Key) <= board.MaxKeyLen && len(op.Value) <= board.MaxValueLen
 		return op, ok
 	case "del":
 		op.Value = "" // ignored, as ParseOp does
-		return op, seen[1] && op.Key != "" && len(op.Key) <= board.MaxKeyLen
+		return op, o.seen[fieldKey] && op.Key != "" && len(op.Key) <= board.MaxKeyLen
 	case "clear":
 		op.Key, op.Value = "", ""
 		return op, true
@@ -103,10 +229,10 @@ func (s *scanner) op() (board.Op, bool) {
 	return op, false
 }
 
-// str reads a JSON string; escapes are decoded by encoding/json.
-func (s *scanner) str() (string, bool) {
+// str reads a JSON string, leaving its escapes as they are.
+func (s *scanner) str() (strField, bool) {
 	if !s.eat('"') {
-		return "", false
+		return strField{}, false
 	}
 	start := s.i
 	escaped := false
@@ -114,27 +240,17 @@ func (s *scanner) str() (string, bool) {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
-			raw := s.b[start:s.i]
+			f := strField{raw: s.b[start:s.i:s.i], quoted: s.b[start-1 : s.i+1 : s.i+1], escaped: escaped}
 			s.i++
-			if escaped {
-				var v string
-				if err := json.Unmarshal(s.b[start-1:s.i], &v); err != nil {
-					return "", false
-				}
-				return v, utf8.ValidString(v)
-			}
-			if !utf8.Valid(raw) {
-				return "", false
-			}
-			return string(raw), true
+			return f, true
 		case c == '\\':
 			escaped = true
 			s.i += 2
 			continue
 		case c < 0x20:
-			return "", false
+			return strField{}, false
 		}
 		s.i++
 	}
-	return "", false
+	return strField{}, false
 }

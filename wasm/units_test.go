@@ -47,11 +47,11 @@ func TestParseOp(t *testing.T) {
 			t.Errorf("ParseOp(%s): error %v, want one saying %q", tc.in, err, tc.err)
 		}
 	}
-	if _, err := ParseOps([]byte(`[{"op":"clear"},{"op":"nope"}]`)); err == nil || !strings.Contains(err.Error(), "op 1") {
-		t.Errorf("ParseOps names the bad op: %v", err)
+	if _, err := ParseBatch([]byte(`[{"op":"clear"},{"op":"nope"}]`)); err == nil || !strings.Contains(err.Error(), "op 1") {
+		t.Errorf("ParseBatch names the bad op: %v", err)
 	}
-	if ops, err := ParseOps([]byte(`[]`)); err != nil || len(ops) != 0 {
-		t.Errorf("ParseOps([]) = %v, %v", ops, err)
+	if cmds, err := ParseBatch([]byte(`[]`)); err != nil || len(cmds) != 0 {
+		t.Errorf("ParseBatch([]) = %v, %v", cmds, err)
 	}
 }
 
