@@ -47,6 +47,8 @@ func parseFlags(args []string, stderr io.Writer) (browserbench.Config, bool, err
 	fs.StringVar(&c.Failover, "failover", "close", "how the leader's tab goes: close (pagehide: a leader hands over) or crash (renderer killed)")
 	fs.BoolVar(&c.Demo, "demo", false, "run the demo page in the tabs instead of a bare page with the member only")
 	fs.BoolVar(&c.Profile, "profile", false, "profile the leader tab's CPU during the throughput run (builds the wasm with symbols)")
+	fs.IntVar(&c.ProfileTop, "profile-top", browserbench.DefaultProfileTop, "functions in each list of a profile")
+	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write each tab's whole CPU profile to this directory (<member id>.cpuprofile, for DevTools)")
 	fs.StringVar(&c.ConsoleDir, "console-dir", "", "write each tab's console to this directory (<member id>.log)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {

@@ -58,6 +58,12 @@ type Config struct {
 	// Profile, if set, takes a CPU profile of the leader's tab during the
 	// throughput run and reports its heaviest functions.
 	Profile bool
+	// ProfileTop is how many functions each list of a profile shows
+	// (default 15).
+	ProfileTop int
+	// ProfileDir, if set, receives each tab's whole profile, in Chrome's
+	// .cpuprofile format (<member id>.cpuprofile: DevTools opens it).
+	ProfileDir string
 	// ConsoleDir, if set, receives each tab's console (<member id>.log) when
 	// the tab closes or the run ends.
 	ConsoleDir string
@@ -74,6 +80,7 @@ const (
 	DefaultConcurrency = 4
 	DefaultOpSize      = 128
 	DefaultTrials      = 20
+	DefaultProfileTop  = 15
 )
 
 // Validate reports what is wrong with c.
@@ -93,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.Duration > 0 && (c.OpSize < 64 || c.OpSize > 4096) {
 		errs = append(errs, errors.New("op size must be 64 to 4096 bytes"))
+	}
+	if c.ProfileTop < 0 {
+		errs = append(errs, errors.New("profile top must not be negative"))
 	}
 	if c.Trials < 0 {
 		errs = append(errs, errors.New("trials must not be negative"))
@@ -272,6 +282,9 @@ type status struct {
 	Voters    []string
 	Learners  []string
 	Note      string
+	// Raft messages per second over the last second.
+	MsgsOutPerSec float64
+	MsgsInPerSec  float64
 }
 
 func statusOf(t *tab) (status, error) {

@@ -4,6 +4,7 @@ package browserbench
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -21,12 +22,22 @@ type CPU struct {
 	Browser []CPUShare `json:"browser,omitempty"`
 	// Error says why Browser is missing.
 	Error string `json:"error,omitempty"`
+	// Memory is the browser's resident memory at the end, in MiB, by
+	// process type; LargestRenderer the largest tab's (with its Go heap).
+	Memory          []MemShare `json:"memory,omitempty"`
+	LargestRenderer float64    `json:"largestRendererMiB,omitempty"`
 }
 
 // CPUShare is the cores used by one type of process.
 type CPUShare struct {
 	Type  string  `json:"type"`
 	Cores float64 `json:"cores"`
+}
+
+// MemShare is the resident memory of one type of process.
+type MemShare struct {
+	Type string  `json:"type"`
+	MiB  float64 `json:"mib"`
 }
 
 func cpuUse(a, b cpuSample) *CPU {
@@ -43,6 +54,13 @@ func cpuUse(a, b cpuSample) *CPU {
 		c.Browser = append(c.Browser, CPUShare{Type: typ, Cores: round2((v - a.byType[typ]) / secs)})
 	}
 	slices.SortFunc(c.Browser, func(x, y CPUShare) int { return cmp.Compare(y.Cores, x.Cores) })
+	for typ, v := range b.rssByType {
+		c.Memory = append(c.Memory, MemShare{Type: typ, MiB: math.Round(v)})
+	}
+	slices.SortFunc(c.Memory, func(x, y MemShare) int { return cmp.Compare(y.MiB, x.MiB) })
+	if len(b.rssRenderers) > 0 {
+		c.LargestRenderer = math.Round(slices.Max(b.rssRenderers))
+	}
 	return c
 }
 

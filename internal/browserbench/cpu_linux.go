@@ -20,6 +20,9 @@ type cpuSample struct {
 	byType   map[string]float64
 	cores    int
 	procsErr error
+	// Resident memory in MiB, by process type, and of each renderer.
+	rssByType    map[string]float64
+	rssRenderers []float64
 }
 
 // clockTicks is USER_HZ, 100 on every Linux Go supports.
@@ -29,7 +32,7 @@ const clockTicks = 100
 // browser whose profile is in profileDir and of all its descendants,
 // grouped by Chromium's --type (the browser process has none).
 func sampleCPU(profileDir string) cpuSample {
-	s := cpuSample{at: time.Now(), byType: map[string]float64{}}
+	s := cpuSample{at: time.Now(), byType: map[string]float64{}, rssByType: map[string]float64{}}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
@@ -56,6 +59,7 @@ func sampleCPU(profileDir string) cpuSample {
 	type proc struct {
 		ppid int
 		cpu  float64
+		rss  float64 // MiB
 		cmd  []byte
 	}
 	all := map[int]proc{}
@@ -81,8 +85,13 @@ func sampleCPU(profileDir string) cpuSample {
 		ppid, _ := strconv.Atoi(f[1])
 		ut, _ := strconv.ParseFloat(f[11], 64)
 		st, _ := strconv.ParseFloat(f[12], 64)
+		var rss float64
+		if len(f) > 21 { // rss(24), in pages
+			pages, _ := strconv.ParseFloat(f[21], 64)
+			rss = pages * float64(os.Getpagesize()) / (1 << 20)
+		}
 		cmd, _ := os.ReadFile(p + "/cmdline")
-		all[pid] = proc{ppid: ppid, cpu: (ut + st) / clockTicks, cmd: cmd}
+		all[pid] = proc{ppid: ppid, cpu: (ut + st) / clockTicks, rss: rss, cmd: cmd}
 		if root < 0 && bytes.Contains(cmd, []byte("--user-data-dir="+profileDir)) && !bytes.Contains(cmd, []byte("--type=")) {
 			root = pid
 		}
@@ -125,6 +134,10 @@ func sampleCPU(profileDir string) cpuSample {
 			}
 		}
 		s.byType[typ] += p.cpu
+		s.rssByType[typ] += p.rss
+		if typ == "renderer" {
+			s.rssRenderers = append(s.rssRenderers, p.rss)
+		}
 	}
 	return s
 }

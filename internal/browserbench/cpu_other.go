@@ -13,6 +13,9 @@ type cpuSample struct {
 	byType   map[string]float64
 	cores    int
 	procsErr error
+
+	rssByType    map[string]float64
+	rssRenderers []float64
 }
 
 // sampleCPU reads nothing outside Linux.

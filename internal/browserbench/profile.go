@@ -5,7 +5,9 @@ package browserbench
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -33,6 +35,9 @@ type Profile struct {
 	// Tabraft is tabraft's own Go functions by total time (their callees
 	// included).
 	Tabraft []Share `json:"tabraft"`
+	// Runtime is the Go runtime's functions by total time: allocation,
+	// garbage collection, the scheduler.
+	Runtime []Share `json:"runtime"`
 }
 
 // Share is a part of the profile.
@@ -65,7 +70,10 @@ func startProfile(t *browsertest.Tab) (*sampler, error) {
 	return &sampler{t: t}, nil
 }
 
-func (p *sampler) stop() (*Profile, error) {
+// stop stops the profiler and summarizes the profile with the top
+// heaviest functions of each list; it writes the whole profile (Chrome's
+// .cpuprofile format) to file unless that is empty.
+func (p *sampler) stop(top int, file string) (*Profile, error) {
 	var res profiler.StopResult
 	err := browsertest.DoActions(p.t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		var err error
@@ -78,7 +86,16 @@ func (p *sampler) stop() (*Profile, error) {
 	if res.Profile == nil {
 		return nil, fmt.Errorf("the profiler returned no profile")
 	}
-	return summarize(res.Profile, 15), nil
+	if file != "" {
+		raw, err := json.Marshal(res.Profile)
+		if err == nil {
+			err = os.WriteFile(file, raw, 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("saving the profile: %w", err)
+		}
+	}
+	return summarize(res.Profile, top), nil
 }
 
 // summarize attributes each sample's time to the function it hit (self
@@ -92,7 +109,7 @@ func summarize(prof *profiler.Profile, top int) *Profile {
 			parent[c] = n.ID
 		}
 	}
-	self, cat, pkg, incl := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
+	self, cat, pkg, incl, rt := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
 	var total float64
 	for i, id := range prof.Samples {
 		// A sample's time is the delta to the next sample.
@@ -115,8 +132,11 @@ func summarize(prof *profiler.Profile, top int) *Profile {
 		for id, ok := n.ID, true; ok; id, ok = parent[id] {
 			if a := byID[id]; a != nil && a.CallFrame != nil && !onStack[a.CallFrame.FunctionName] {
 				onStack[a.CallFrame.FunctionName] = true
-				if strings.HasPrefix(a.CallFrame.FunctionName, "github.com_tabraft_tabraft") {
-					incl[a.CallFrame.FunctionName] += d
+				switch name := a.CallFrame.FunctionName; {
+				case strings.HasPrefix(name, "github.com_tabraft_tabraft"):
+					incl[name] += d
+				case strings.HasPrefix(name, "runtime.") && isWasm(a.CallFrame.URL):
+					rt[name] += d
 				}
 			}
 		}
@@ -134,6 +154,7 @@ func summarize(prof *profiler.Profile, top int) *Profile {
 		return s
 	}
 	out.Categories, out.Packages, out.Top, out.Tabraft = share(cat, 0), share(pkg, top), share(self, top), share(incl, top)
+	out.Runtime = share(rt, top)
 	return out
 }
 
@@ -174,7 +195,7 @@ func classify(n *profiler.ProfileNode) (name, category string) {
 	}
 	url := f.URL
 	switch {
-	case strings.HasPrefix(url, "wasm://") || strings.HasSuffix(url, ".wasm"):
+	case isWasm(url):
 		return name, catGo
 	case url == "":
 		return name, "browser built-ins"
@@ -186,6 +207,11 @@ func classify(n *profiler.ProfileNode) (name, category string) {
 		return name, "JS glue (" + file + ")"
 	}
 	return name, "other JavaScript"
+}
+
+// isWasm reports whether a frame's URL is the wasm module's.
+func isWasm(url string) bool {
+	return strings.HasPrefix(url, "wasm://") || strings.HasSuffix(url, ".wasm")
 }
 
 func (p *Profile) print(b *strings.Builder) {
@@ -203,6 +229,10 @@ func (p *Profile) print(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "tabraft's functions (total time, callees included):\n")
 	for _, s := range p.Tabraft {
+		fmt.Fprintf(b, "  %5.1f%%  %8.1f ms  %s\n", s.Pct, s.Ms, s.Name)
+	}
+	fmt.Fprintf(b, "Go runtime's functions (total time, callees included):\n")
+	for _, s := range p.Runtime {
 		fmt.Fprintf(b, "  %5.1f%%  %8.1f ms  %s\n", s.Pct, s.Ms, s.Name)
 	}
 	b.WriteString("\n")

@@ -93,6 +93,7 @@ func (r *Report) Print(w io.Writer) error {
 		fmt.Fprintf(&b, "latency: per op, from the proposeBatch call to its resolution in the page\n")
 		fmt.Fprintf(&b, "leader's commit index moved %d entries; %d proposeBatch calls rejected%s\n",
 			t.Entries, t.Errors, firstError(t.FirstError))
+		fmt.Fprintf(&b, "the leader sent %.0f and received %.0f Raft messages/s at the end of the run\n", t.LeaderMsgsOut, t.LeaderMsgsIn)
 		fmt.Fprintf(&b, "target %d writes/s: %s\n\n", TargetOpsPerSec, verdict(t.OpsPerSec >= TargetOpsPerSec))
 		printCPU(&b, "CPU during the run", t.CPU)
 		printCPU(&b, "CPU of the idle cluster before it", t.IdleCPU)
@@ -170,4 +171,11 @@ func printCPU(b *strings.Builder, what string, c *CPU) {
 		sum += s.Cores
 	}
 	fmt.Fprintf(b, "; Chromium used %.2f: %s\n", sum, strings.Join(parts, ", "))
+	if len(c.Memory) > 0 {
+		parts = parts[:0]
+		for _, s := range c.Memory {
+			parts = append(parts, fmt.Sprintf("%s %.0f", s.Type, s.MiB))
+		}
+		fmt.Fprintf(b, "  resident memory at the end, MiB: %s; the largest tab %.0f\n", strings.Join(parts, ", "), c.LargestRenderer)
+	}
 }

@@ -126,3 +126,30 @@ func TestPrint(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeRuntime: the Go runtime's functions get total times, their
+// callees included; JavaScript functions of the same name do not count.
+func TestSummarizeRuntime(t *testing.T) {
+	frame := func(name, url string) *runtime.CallFrame {
+		return &runtime.CallFrame{FunctionName: name, URL: url}
+	}
+	prof := &profiler.Profile{
+		Nodes: []*profiler.ProfileNode{
+			{ID: 1, CallFrame: frame("(root)", ""), Children: []int64{2, 4}},
+			{ID: 2, CallFrame: frame("runtime.mallocgc", "wasm://wasm/x"), Children: []int64{3}},
+			{ID: 3, CallFrame: frame("runtime.memclrNoHeapPointers", "wasm://wasm/x")},
+			{ID: 4, CallFrame: frame("runtime.nanotime1", "http://h/wasm_exec.js")},
+		},
+		Samples:    []int64{2, 3, 4, 1},
+		TimeDeltas: []int64{0, 1000, 1000, 1000},
+	}
+	p := summarize(prof, 10)
+	got := map[string]float64{}
+	for _, s := range p.Runtime {
+		got[s.Name] = s.Ms
+	}
+	want := map[string]float64{"runtime.mallocgc": 2, "runtime.memclrNoHeapPointers": 1}
+	if len(got) != len(want) || got["runtime.mallocgc"] != 2 || got["runtime.memclrNoHeapPointers"] != 1 {
+		t.Errorf("runtime's total times %v, want %v", got, want)
+	}
+}

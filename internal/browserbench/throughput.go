@@ -3,9 +3,12 @@
 package browserbench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -31,6 +34,10 @@ type Throughput struct {
 	// Entries is how far the leader's commit index moved during the run
 	// (ops, plus the entries that are not ops).
 	Entries uint64 `json:"entries"`
+	// LeaderMsgsOut and LeaderMsgsIn are the Raft messages per second the
+	// leader sent and received, over the last second of the run.
+	LeaderMsgsOut float64 `json:"leaderMsgsOutPerSec"`
+	LeaderMsgsIn  float64 `json:"leaderMsgsInPerSec"`
 	// PerTab is each tab's share.
 	PerTab []TabThroughput `json:"perTab"`
 	// CPU is what the machine and the browser used during the run.
@@ -178,9 +185,26 @@ func (b *bench) throughput(ctx context.Context) (*Throughput, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Throughput{CPU: cpuUse(cpu0, sampleCPU(b.profileDir)), IdleCPU: idle}
+	// The rates cover the last second: read them before the load's end
+	// ages out of them.
+	last, err := statusOf(leader)
+	if err != nil {
+		return nil, err
+	}
+	out := &Throughput{CPU: cpuUse(cpu0, sampleCPU(b.profileDir)), IdleCPU: idle,
+		LeaderMsgsOut: last.MsgsOutPerSec, LeaderMsgsIn: last.MsgsInPerSec}
+	top := cmp.Or(b.cfg.ProfileTop, DefaultProfileTop)
+	if b.cfg.ProfileDir != "" {
+		if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	for i, p := range profs {
-		prof, err := p.stop()
+		var file string
+		if b.cfg.ProfileDir != "" {
+			file = filepath.Join(b.cfg.ProfileDir, tabs[i].id+".cpuprofile")
+		}
+		prof, err := p.stop(top, file)
 		if err != nil {
 			return nil, err
 		}
