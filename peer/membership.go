@@ -27,42 +27,18 @@ type membership struct {
 	// changed is closed and replaced whenever role, leader or
 	// configuration change (Leave waits on it).
 	changed chan struct{}
-
-	// Copies of the tracker's state for Node.step, which reads role,
-	// leaving and seen (the other members) and leaves the leave requests
-	// it takes in leavers; autopilotTick, which step has run at once
-	// (planNow), hands them to the tracker. They can go once step calls
-	// Tracker.Receive itself.
-	role    raft.Role
-	leaving bool
-	seen    map[raft.NodeID]struct{}
-	leavers map[raft.NodeID]time.Time
 }
 
 func (n *Node) initMembership() {
 	m := &n.mem
-	*m = membership{started: time.Now(), changed: make(chan struct{}),
-		seen: map[raft.NodeID]struct{}{}, leavers: map[raft.NodeID]time.Time{}}
+	*m = membership{started: time.Now(), changed: make(chan struct{})}
 	m.t = autopilot.NewTracker(autopilot.TrackerConfig{Self: n.id, Policy: n.cfg.Autopilot,
 		Tick: n.cfg.TickInterval, ElectionTick: n.cfg.Raft.ElectionTick, HeartbeatTick: n.cfg.Raft.HeartbeatTick,
 		Present: n.present}, n.core.Members(), 0)
-	m.copyTracker(true)
 }
 
 // at is t as the tracker counts time: since the member started.
 func (m *membership) at(t time.Time) time.Duration { return t.Sub(m.started) }
-
-// copyTracker refreshes the copies Node.step reads (the members too with
-// conf).
-func (m *membership) copyTracker(conf bool) {
-	m.role, m.leaving = m.t.Role(), m.t.Leaving()
-	if conf {
-		clear(m.seen)
-		for _, id := range m.t.Others() {
-			m.seen[id] = struct{}{}
-		}
-	}
-}
 
 // present lists the members the transport's roster holds (none without a
 // Roster).
@@ -73,17 +49,6 @@ func (n *Node) present() []raft.NodeID {
 	return nil
 }
 
-// heardFrom records a message from id (members only).
-func (n *Node) heardFrom(id raft.NodeID, now time.Time) { n.mem.t.Heard(id, n.mem.at(now)) }
-
-// leaveRequest reports whether m is a member asking to be removed: the
-// proposal Leave makes on a follower, forwarded to the leader. A leader
-// with the autopilot takes it as a leave announcement and lets the planner
-// remove the member, together with what keeps the voters odd and the
-// cluster live (a bare removal could leave, say, two voters of which one
-// just died).
-func (n *Node) leaveRequest(m *raft.Message) bool { return autopilot.IsLeaveRequest(m, n.id) }
-
 // observe follows role, leader and configuration changes a Ready reported
 // (after Advance).
 func (n *Node) observe(rd *raft.Ready) {
@@ -91,7 +56,6 @@ func (n *Node) observe(rd *raft.Ready) {
 	if !m.t.Observe(m.at(time.Now()), rd.SoftState, rd.ConfState, n.core) {
 		return
 	}
-	m.copyTracker(rd.ConfState != nil)
 	if rd.ConfState != nil {
 		cs := m.t.Conf()
 		n.log.Info("configuration applied", "voters", formatIDs(cs.Voters), "learners", formatIDs(cs.Learners),
@@ -121,10 +85,6 @@ func (n *Node) autopilotInterval() time.Duration {
 // what it suggests.
 func (n *Node) autopilotTick(now time.Time) {
 	m := &n.mem
-	for id, at := range m.leavers {
-		m.t.LeaveRequested(id, m.at(at))
-	}
-	clear(m.leavers)
 	r := m.t.Tick(m.at(now), n.core, n.applied)
 	if !r.Asked {
 		return
@@ -276,7 +236,6 @@ func (n *Node) Leave(ctx context.Context) error {
 func (n *Node) leaveStep() (bool, <-chan struct{}) {
 	m := &n.mem
 	r := m.t.LeaveStep(m.at(time.Now()), n.core, n.applied)
-	m.copyTracker(false)
 	if r.First {
 		n.log.Info("leaving the cluster")
 	}

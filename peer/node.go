@@ -454,13 +454,9 @@ func (n *Node) run(ctx context.Context) {
 }
 
 func (n *Node) step(m raft.Message, now time.Time) {
-	n.heardFrom(m.From, now)
-	if n.cfg.Autopilot != nil && n.mem.role == raft.Leader && !n.mem.leaving && n.leaveRequest(&m) {
-		if _, member := n.mem.seen[m.From]; member {
-			n.mem.leavers[m.From] = now
-			n.mem.planNow = true
-			return
-		}
+	if n.mem.t.Receive(&m, n.mem.at(now)) { // heard from; a leave request taken
+		n.mem.planNow = true
+		return
 	}
 	if err := n.core.Step(m); err != nil {
 		n.log.Debug("message refused", "type", m.Type.String(), "from", uint64(m.From), "err", err)
