@@ -15,6 +15,7 @@ import (
 // place, and a closed one is removed by the leader once silent for that
 // long. Leaving for good is Leave (the page's leave()).
 func (m *Member) HandOver(ctx context.Context) error {
+	m.flushStorage()
 	r, err := m.current()
 	if err != nil {
 		return err
@@ -34,4 +35,18 @@ func (m *Member) HandOver(ctx context.Context) error {
 		return nil // the only voter: nobody to hand over to
 	}
 	return r.node.TransferLeadership(ctx, raft.None)
+}
+
+// flushStorage writes what the storage holds back (idbstore defers a
+// Save that only moves the commit index to its next write): a page going
+// away may never write again, and a reloaded tab then comes back knowing
+// its whole commit index.
+func (m *Member) flushStorage() {
+	f, ok := m.store.Storage.(interface{ Flush() error })
+	if !ok {
+		return
+	}
+	if err := f.Flush(); err != nil {
+		m.log.Debug("flushing the storage", "err", err)
+	}
 }
