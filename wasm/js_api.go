@@ -15,6 +15,7 @@ import (
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/peer/rtc"
 	"github.com/tabraft/tabraft/raft"
+	"github.com/tabraft/tabraft/wasm/idbstore"
 )
 
 // ReadyHook is the global function the loader (web/tabraft.js) defines
@@ -225,6 +226,20 @@ func (a *api) start(ja joinArgs) (any, error) {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	store, err := a.open(ctx, log, ja.persist, ja.opts.Room, id)
+	if errors.Is(err, idbstore.ErrUnsupportedFormat) && ja.explicit == raft.None {
+		// An older build's log, which this one cannot read: the member
+		// joins as a new one. Not under the same id: a voter that lost
+		// its log could vote twice in one term.
+		release()
+		log.Warn("this tab's stored log is in an older format: deleting it and joining as a new member", "err", err)
+		if derr := idbstore.Delete(ctx, idbstore.Name(ja.opts.Room, id)); derr != nil {
+			log.Warn("deleting the old log", "err", derr)
+		}
+		if id, release, err = a.rt.newIdentity(ctx, log, ja.opts.Room, durable); err != nil {
+			return nil, fmt.Errorf("join: %w", err)
+		}
+		store, err = a.open(ctx, log, ja.persist, ja.opts.Room, id)
+	}
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("join: opening the storage: %w", err)

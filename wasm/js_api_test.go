@@ -5,6 +5,7 @@ package wasm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/hack-pad/safejs"
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/raft"
+	"github.com/tabraft/tabraft/wasm/idbstore"
 )
 
 // jsAPI returns the tabraft object of an API whose members meet in an
@@ -242,5 +244,47 @@ func TestJSMember(t *testing.T) {
 	must(t, m, "leave")
 	if _, err := call(t, m, "read"); err == nil || err.Error() != "tabraft: member left" {
 		t.Errorf("read after leave: %v", err)
+	}
+}
+
+// TestJSOldStorageFormat: a tab whose stored log an older build wrote
+// (idbstore.ErrUnsupportedFormat) joins as a new member under a new id,
+// kept in sessionStorage, rather than failing or reusing the id whose log
+// it lost.
+func TestJSOldStorageFormat(t *testing.T) {
+	rt, err := newRuntime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const room = "old-format"
+	old := peer.RandomID()
+	if _, err := field(rt.global, "sessionStorage").Call("setItem", IDKey(room), peer.FormatID(old)); err != nil {
+		t.Fatal(err)
+	}
+	mroom := newMemRoom()
+	var opened []raft.NodeID
+	a := newAPI(rt, func(o Options, _ *slog.Logger) func(context.Context) (Transport, error) { return mroom.dial(o.ID) },
+		func(_ context.Context, _ *slog.Logger, _ bool, _ string, id raft.NodeID) (peer.Storage, error) {
+			opened = append(opened, id)
+			if id == old {
+				return nil, fmt.Errorf("opening: %w", idbstore.ErrUnsupportedFormat)
+			}
+			return raft.NewMemoryStorage(), nil
+		})
+	tabraft, err := a.object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := must(t, tabraft, "join", object(t, rt, `{"room": "old-format", "signal": "mem://"}`))
+	t.Cleanup(func() { _, _ = call(t, m, "leave") })
+	id, _ := field(m, "id").String()
+	if id == "" || id == peer.FormatID(old) {
+		t.Fatalf("joined as %q; the old id was %s", id, peer.FormatID(old))
+	}
+	if len(opened) != 2 || opened[0] != old || peer.FormatID(opened[1]) != id {
+		t.Errorf("storages opened for %v; want the old id, then %s", opened, id)
+	}
+	if kept, ok := rt.sessionID(room); !ok || peer.FormatID(kept) != id {
+		t.Errorf("sessionStorage keeps %v (%v), want %s", kept, ok, id)
 	}
 }

@@ -45,6 +45,12 @@ func (rt *jsRuntime) identity(ctx context.Context, log *slog.Logger, room string
 			log.Info("this tab's member id runs in another tab (a duplicated tab?): drawing a new one", "id", peer.FormatID(id), "err", err)
 		}
 	}
+	return rt.newIdentity(ctx, log, room, durable)
+}
+
+// newIdentity draws a new member id, takes its Web Lock and, with durable
+// storage, keeps it in sessionStorage as this tab's id for room.
+func (rt *jsRuntime) newIdentity(ctx context.Context, log *slog.Logger, room string, durable bool) (raft.NodeID, func(), error) {
 	for range 8 {
 		id := peer.RandomID()
 		release, err := rt.lock(ctx, log, LockName(room, id))
