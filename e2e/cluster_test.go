@@ -94,6 +94,7 @@ type status struct {
 	LastIndex    uint64
 	Voters       []string
 	Learners     []string
+	Joint        *struct{ Outgoing, Incoming []string }
 	Progress     map[string]progress
 	Hash         string
 	Version      uint64

@@ -24,6 +24,7 @@ type Status struct {
 	LastIndex     uint64              `json:"lastIndex"`
 	Voters        []string            `json:"voters"`
 	Learners      []string            `json:"learners"`
+	Joint         *Joint              `json:"joint,omitempty"`
 	Progress      map[string]Progress `json:"progress,omitempty"`
 	Hash          string              `json:"hash"`
 	Version       uint64              `json:"version"`
@@ -32,6 +33,21 @@ type Status struct {
 	Peers         []PeerStatus        `json:"peers"`
 	Disconnected  bool                `json:"disconnected"`
 	Note          string              `json:"note"`
+}
+
+// Joint is a joint configuration's two halves of voters.
+type Joint struct {
+	Outgoing []string `json:"outgoing"`
+	Incoming []string `json:"incoming"`
+}
+
+// jointOf returns cs's halves, or nil if cs is not joint.
+func jointOf(cs raft.ConfState) *Joint {
+	if !cs.IsJoint() {
+		return nil
+	}
+	out, in := slices.Sorted(slices.Values(cs.VotersOutgoing)), slices.Sorted(slices.Values(cs.Voters))
+	return &Joint{Outgoing: idStrings(out), Incoming: idStrings(in)}
 }
 
 // Progress is the leader's view of one member's log.
@@ -112,7 +128,7 @@ func (m *Member) runStatus(ctx context.Context, r *run) (Status, error) {
 		ID: peer.FormatID(m.opts.ID), Room: m.opts.Room,
 		Role: roleName(rs.Role), Term: rs.Term, Leader: idString(rs.Lead),
 		Commit: rs.Commit, Applied: rs.Applied, FirstIndex: m.store.firstIndex(), LastIndex: rs.LastIndex,
-		Voters: ms.Voters, Learners: ms.Learners,
+		Voters: ms.Voters, Learners: ms.Learners, Joint: jointOf(cs),
 		Hash: m.sm.Hash(), Version: m.sm.Version(),
 		MsgsInPerSec: in, MsgsOutPerSec: out,
 		Peers:        []PeerStatus{},

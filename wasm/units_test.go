@@ -126,3 +126,13 @@ func TestLineHandler(t *testing.T) {
 		t.Errorf("lines %q at %v, want %q", got, levels, want)
 	}
 }
+
+func TestJointOf(t *testing.T) {
+	if j := jointOf(raft.ConfState{Voters: []raft.NodeID{1, 2, 3}}); j != nil {
+		t.Errorf("a simple configuration reported joint: %+v", j)
+	}
+	j := jointOf(raft.ConfState{Voters: []raft.NodeID{4, 2, 3}, VotersOutgoing: []raft.NodeID{3, 1, 2}})
+	if j == nil || !slices.Equal(j.Outgoing, []string{"1", "2", "3"}) || !slices.Equal(j.Incoming, []string{"2", "3", "4"}) {
+		t.Errorf("jointOf = %+v", j)
+	}
+}

@@ -73,8 +73,15 @@ export interface Status {
   applied: number;
   firstIndex: number;
   lastIndex: number;
+  /** The voters; during a membership change, of both configurations (see joint). */
   voters: MemberID[];
   learners: MemberID[];
+  /**
+   * Only while a membership change is in progress (joint consensus): the
+   * voters of the configuration being left and of the one being entered,
+   * each of which must agree to commit.
+   */
+  joint?: { outgoing: MemberID[]; incoming: MemberID[] };
   /** Only on the leader: every member's progress. */
   progress?: Record<MemberID, Progress>;
   /** Hash of the applied board: equal on members that applied the same entries. */
