@@ -136,6 +136,20 @@ func (a *api) onPageHide() error {
 	return err
 }
 
+// sweep records that the database own is in use, and deletes, in the
+// background, those of members no tab has run for a day.
+func (a *api) sweep(log *slog.Logger, own string) {
+	now := time.Now()
+	a.rt.markUsed(own, now)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := a.rt.sweepStaleStores(ctx, log, own, now); err != nil {
+			log.Debug("sweeping stale storage", "err", err)
+		}
+	}()
+}
+
 // joinArgs are join()'s options, read in the caller's stack.
 type joinArgs struct {
 	opts     Options
@@ -243,6 +257,9 @@ func (a *api) start(ja joinArgs) (any, error) {
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("join: opening the storage: %w", err)
+	}
+	if durable {
+		a.sweep(log, idbstore.Name(ja.opts.Room, id))
 	}
 	opts := ja.opts
 	opts.ID = id

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hack-pad/go-indexeddb/idb"
@@ -68,6 +69,13 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 // Name is the store name of a member of a room: several members (tabs)
 // of one origin share its IndexedDB, each in a database of its own.
 func Name(room string, id raft.NodeID) string { return room + "/" + peer.FormatID(id) }
+
+// StoreOf returns the store name whose IndexedDB database is called db
+// (indexedDB.databases() lists those), or false if db is not a store's.
+func StoreOf(db string) (string, bool) {
+	name, ok := strings.CutPrefix(db, dbPrefix)
+	return name, ok && name != ""
+}
 
 // Store is a peer.Storage in IndexedDB. Reads are served from a copy in
 // memory, loaded by Open; Save and Compact write through, each in one
