@@ -49,7 +49,7 @@ sim:
 # unit tests (through wasmbrowsertest), then native tests driving the browser.
 browser:
 	./scripts/ensure-chromium.sh
-	./scripts/jstest.sh -count=1 ./wasm/... ./peer/wire ./peer/board ./peer/record ./peer/rtc
+	./scripts/jstest.sh -count=1 ./wasm/... ./peer/wire ./peer/board ./peer/record ./peer/rtc ./internal/jspromise
 	TABRAFT_BROWSER_TEST=1 WASMBROWSERTEST=$$(./scripts/wasmbrowsertest.sh) \
 		$(GO) test -count=1 -run '^TestBrowser' ./peer/rtc ./signaling/client ./cmd/tabraft-wasm
 	TABRAFT_BROWSER_TEST=1 $(GO) test -count=1 ./e2e

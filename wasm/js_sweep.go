@@ -13,6 +13,7 @@ import (
 
 	"github.com/hack-pad/safejs"
 
+	"github.com/tabraft/tabraft/internal/jspromise"
 	"github.com/tabraft/tabraft/peer"
 	"github.com/tabraft/tabraft/wasm/idbstore"
 )
@@ -109,52 +110,13 @@ func (rt *jsRuntime) sweepStaleStores(ctx context.Context, log *slog.Logger, own
 // a goroutine (never from a JavaScript callback).
 func (rt *jsRuntime) await(ctx context.Context, obj safejs.Value, method string, args ...any) (safejs.Value, error) {
 	p, err := obj.Call(method, args...)
-	if err != nil {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
+	if err == nil {
+		var v safejs.Value
+		if v, err = jspromise.Await(ctx.Done(), p); err == nil {
+			return v, nil
+		}
 	}
-	type outcome struct {
-		v   safejs.Value
-		err error
-	}
-	done := make(chan outcome, 1) // a Promise settles once
-	resolve, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		done <- outcome{v: index0(args)}
-		return nil
-	})
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	reject, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		msg, _ := field(index0(args), "message").String()
-		done <- outcome{err: fmt.Errorf("%s: %s", method, msg)}
-		return nil
-	})
-	if err != nil {
-		resolve.Release()
-		return safejs.Undefined(), err
-	}
-	if _, err := p.Call("then", resolve.Value(), reject.Value()); err != nil {
-		resolve.Release()
-		reject.Release()
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
-	}
-	select {
-	case o := <-done:
-		resolve.Release()
-		reject.Release()
-		return o.v, o.err
-	case <-ctx.Done():
-		// The functions stay: the Promise may still settle, and calling
-		// a released function would crash the program.
-		return safejs.Undefined(), ctx.Err()
-	}
-}
-
-func index0(args []safejs.Value) safejs.Value {
-	if len(args) == 0 {
-		return safejs.Undefined()
-	}
-	return args[0]
+	return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
 }
 
 // arrayLen is the length of a JavaScript array (0 if it is none).

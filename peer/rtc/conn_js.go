@@ -9,6 +9,7 @@ import (
 
 	"github.com/hack-pad/safejs"
 
+	"github.com/tabraft/tabraft/internal/jspromise"
 	"github.com/tabraft/tabraft/signaling"
 )
 
@@ -282,59 +283,14 @@ func (p *jsPC) await(method string, args ...any) (safejs.Value, error) {
 	if err != nil {
 		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
 	}
-	type result struct {
-		v   safejs.Value
-		err error
+	v, err := jspromise.Await(p.done, promise)
+	switch {
+	case errors.Is(err, jspromise.ErrGaveUp):
+		return v, fmt.Errorf("%s: %w", method, errClosing)
+	case err != nil:
+		return v, fmt.Errorf("%s: %w", method, err)
 	}
-	settled := make(chan result, 1) // a Promise settles once: never blocks
-	arg := func(args []safejs.Value) safejs.Value {
-		if len(args) == 0 {
-			return safejs.Undefined()
-		}
-		return args[0]
-	}
-	resolve, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		settled <- result{v: arg(args)}
-		return nil
-	})
-	if err != nil {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
-	}
-	defer resolve.Release()
-	reject, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		settled <- result{err: jsError(arg(args))}
-		return nil
-	})
-	if err != nil {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
-	}
-	// Released also if the transport closes first: a Promise of a closed
-	// connection never settles.
-	defer reject.Release()
-	if _, err := promise.Call("then", resolve, reject); err != nil {
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, err)
-	}
-	select {
-	case r := <-settled:
-		if r.err != nil {
-			return r.v, fmt.Errorf("%s: %w", method, r.err)
-		}
-		return r.v, nil
-	case <-p.done:
-		return safejs.Undefined(), fmt.Errorf("%s: %w", method, errClosing)
-	}
-}
-
-// jsError describes the reason of a rejected Promise (a DOMException).
-func jsError(v safejs.Value) error {
-	name, msg := optString(v, "name"), optString(v, "message")
-	if name != nil && msg != nil {
-		return fmt.Errorf("%s: %s", *name, *msg)
-	}
-	if s, err := v.String(); err == nil {
-		return errors.New(s)
-	}
-	return errors.New("rejected")
+	return v, nil
 }
 
 // jsChannel is an RTCDataChannel.
