@@ -150,6 +150,24 @@ func (a *api) sweep(log *slog.Logger, own string) {
 	}()
 }
 
+// commitFlushInterval is how often a tab writes the commit index its
+// store deferred (idbstore skips the transaction of a Save that only
+// moves it): a reloaded tab then comes back with the board it showed, at
+// most that much older, rather than with the commit index of its last
+// write of entries.
+const commitFlushInterval = 250 * time.Millisecond
+
+// flushEvery flushes s every interval until s is closed.
+func flushEvery(s *idbstore.Store, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for range t.C {
+		if err := s.Flush(); errors.Is(err, idbstore.ErrClosed) {
+			return
+		}
+	}
+}
+
 // joinArgs are join()'s options, read in the caller's stack.
 type joinArgs struct {
 	opts     Options
@@ -260,6 +278,9 @@ func (a *api) start(ja joinArgs) (any, error) {
 	}
 	if durable {
 		a.sweep(log, idbstore.Name(ja.opts.Room, id))
+		if s, ok := store.(*idbstore.Store); ok {
+			go flushEvery(s, commitFlushInterval)
+		}
 	}
 	opts := ja.opts
 	opts.ID = id
