@@ -52,11 +52,12 @@ func HasState(st raft.Storage) (bool, error) {
 // an empty room together exactly one sees it empty and founds. What this
 // cannot tell apart is a room that is empty because the cluster's members
 // are all away: a new member then founds a second cluster, and when the old
-// members return the room holds two clusters whose logs must never mix
-// (each leader would try to add the other's members as learners, and a
-// member of one accepting the other's log would break both). Give a room
-// whose members may all be away at once a durable member (tabraft-peer),
-// or a new room name. The other race: a new member that waits while the
+// members return the room holds two clusters. Their cluster ids keep them
+// apart (each leader tries to add the other's members as learners, and
+// every member refuses the other cluster's messages: raft.Message.Cluster;
+// Node.Health's Note says so), but the room is split for good: the new
+// cluster's writes are not the old one's. Give a room whose members may
+// all be away at once a durable member (tabraft-peer), or a new room name. The other race: a new member that waits while the
 // members it saw all leave before adding it waits alone; Node.Health's Note
 // says so, and starting it again (with empty storage) founds.
 func FoundingVoters(st raft.Storage, self raft.NodeID, roster []raft.NodeID) ([]raft.NodeID, error) {

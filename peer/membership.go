@@ -24,6 +24,11 @@ type membership struct {
 	t       *autopilot.Tracker
 	// planNow: consult the autopilot at once (a member asked to leave).
 	planNow bool
+	// foreignSeen is how many messages of another cluster the core had
+	// refused when Health last looked, and foreignAt when that count last
+	// grew.
+	foreignSeen uint64
+	foreignAt   time.Time
 	// changed is closed and replaced whenever role, leader or
 	// configuration change (Leave waits on it).
 	changed chan struct{}
@@ -123,7 +128,14 @@ type Health struct {
 	// Note explains, in a sentence, why the cluster is stuck or this member
 	// is out of it; "" when all looks well.
 	Note string
+	// Cluster is this member's cluster id (0: not known yet; see
+	// raft.Message.Cluster).
+	Cluster uint64
 }
+
+// foreignRecent is how long Health's Note keeps reporting messages of
+// another cluster after the last one was refused.
+const foreignRecent = 30 * time.Second
 
 // Health returns the member's view of the membership.
 func (n *Node) Health(ctx context.Context) (Health, error) {
@@ -135,10 +147,32 @@ func (n *Node) Health(ctx context.Context) (Health, error) {
 func (n *Node) health(now time.Time) Health {
 	t := n.mem.t
 	cs := t.Conf()
-	return Health{Role: t.Role(), Lead: t.Lead(), Autopilot: t.Reason(),
+	h := Health{Role: t.Role(), Lead: t.Lead(), Autopilot: t.Reason(),
 		Members: raft.ConfState{Voters: slices.Clone(cs.Voters), Learners: slices.Clone(cs.Learners),
 			VotersOutgoing: slices.Clone(cs.VotersOutgoing), LearnersNext: slices.Clone(cs.LearnersNext)},
-		LastHeard: t.Silences(n.mem.at(now)), Note: n.note(now)}
+		LastHeard: t.Silences(n.mem.at(now)), Note: n.note(now), Cluster: n.core.Cluster()}
+	if f := n.foreignNote(now); f != "" {
+		if h.Note != "" {
+			h.Note += "; "
+		}
+		h.Note += f
+	}
+	return h
+}
+
+// foreignNote reports messages of another cluster refused lately: two
+// clusters share the room (see FoundingVoters).
+func (n *Node) foreignNote(now time.Time) string {
+	m := &n.mem
+	st := n.core.Status()
+	if st.ForeignDropped > m.foreignSeen {
+		m.foreignSeen, m.foreignAt = st.ForeignDropped, now
+	}
+	if m.foreignSeen == 0 || now.Sub(m.foreignAt) > foreignRecent {
+		return ""
+	}
+	return fmt.Sprintf("messages from another cluster (id %d) ignored (%d so far): two clusters share the room, this one is %d",
+		st.ForeignCluster, st.ForeignDropped, st.Cluster)
 }
 
 // note explains a member that is out of the cluster or a cluster that

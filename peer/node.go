@@ -454,6 +454,13 @@ func (n *Node) run(ctx context.Context) {
 }
 
 func (n *Node) step(m raft.Message, now time.Time) {
+	if cl := n.core.Cluster(); m.Cluster != 0 && cl != 0 && m.Cluster != cl {
+		// Another cluster's member shares the room: the core refuses and
+		// counts its messages (Health's Note reports them); they are no
+		// sign of life of this cluster's members either.
+		_ = n.core.Step(m)
+		return
+	}
 	if n.mem.t.Receive(&m, n.mem.at(now)) { // heard from; a leave request taken
 		n.mem.planNow = true
 		return

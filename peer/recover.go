@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/tabraft/tabraft/raft"
 )
@@ -26,12 +27,14 @@ import (
 // reached this member, and membership changes in its log (the
 // configuration is now {id}).
 //
-// The risk: this is a new cluster in the old one's place. If members of
-// the old cluster come back with their logs (a closed tab's IndexedDB, a
-// native member's disk), they hold a different history under the same
-// indexes and terms, and they must not rejoin: wipe their storage first.
-// Two of them could even elect each other and carry on as the old cluster
-// beside this one. Only recover when the others are gone for good.
+// The risk: this is a new cluster in the old one's place, under a new
+// cluster id. Members of the old cluster that come back with their logs (a
+// closed tab's IndexedDB, a native member's disk) hold a different history
+// under the same indexes; the new id keeps them out (each side refuses the
+// other's messages, raft.ErrForeignCluster), but they are not members of
+// this cluster either: wipe their storage so that they join it anew. Two
+// of them could elect each other and carry on as the old cluster beside
+// this one. Only recover when the others are gone for good.
 func RecoverAlone(st Storage, sm StateMachine, id raft.NodeID) (raft.SnapshotMeta, error) {
 	if id == raft.None {
 		return raft.SnapshotMeta{}, errors.New("peer: recover: no member id")
@@ -75,9 +78,16 @@ func RecoverAlone(st Storage, sm StateMachine, id raft.NodeID) (raft.SnapshotMet
 	// differs from the old one from this entry on, unmistakably.
 	term := max(hs.Term, lastTerm) + 1
 	meta := raft.SnapshotMeta{Index: lastIndex + 1, Term: term, ConfState: raft.ConfState{Voters: []raft.NodeID{id}}}
+	// A new cluster gets a new id: members of the old one that come back
+	// are refused (raft.ErrForeignCluster) rather than mixing their history
+	// with this one.
+	cluster := hs.Cluster
+	for cluster == hs.Cluster {
+		cluster = raft.NewClusterID(rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+	}
 	rd := raft.Ready{
 		Snapshot:  raft.Snapshot{Meta: meta, Data: image},
-		HardState: raft.HardState{Term: term, Commit: meta.Index},
+		HardState: raft.HardState{Term: term, Commit: meta.Index, Cluster: cluster},
 		MustSync:  true,
 	}
 	if err := st.Save(&rd); err != nil {

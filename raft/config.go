@@ -95,6 +95,9 @@ var (
 	ErrStepLocalMsg = errors.New("raft: local message type received from the network")
 	// ErrUnknownSender is returned for a message from a member outside the configuration.
 	ErrUnknownSender = errors.New("raft: message from a member not in the configuration")
+	// ErrForeignCluster is returned for a message that carries another
+	// cluster's id (see Message.Cluster).
+	ErrForeignCluster = errors.New("raft: message from another cluster")
 	// ErrInvalidMessage is returned for a message that is malformed.
 	ErrInvalidMessage = errors.New("raft: invalid message")
 )

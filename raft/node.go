@@ -42,7 +42,7 @@ func NewNode(cfg *Config) (*Node, error) {
 func (n *Node) softState() SoftState { return SoftState{Lead: n.r.lead, Role: n.r.role} }
 
 func (n *Node) hardState() HardState {
-	return HardState{Term: n.r.term, Vote: n.r.vote, Commit: n.r.log.committed}
+	return HardState{Term: n.r.term, Vote: n.r.vote, Commit: n.r.log.committed, Cluster: n.r.cluster}
 }
 
 // Tick advances the member's logical clock by one tick.
@@ -92,6 +92,13 @@ func (n *Node) ReportUnreachable(id NodeID) {
 // arbitrary bytes from a hostile or buggy peer without breaking an invariant.
 func (n *Node) validate(m *Message) error {
 	r := n.r
+	if m.Cluster != 0 && r.cluster != 0 && m.Cluster != r.cluster {
+		// Another cluster's member: neither its term, nor its entries,
+		// snapshot or votes concern us.
+		r.foreignDropped++
+		r.foreignCluster = m.Cluster
+		return fmt.Errorf("%w: %s from %d of cluster %d, this is %d", ErrForeignCluster, m.Type, m.From, m.Cluster, r.cluster)
+	}
 	if m.Type >= numMessageTypes {
 		return fmt.Errorf("%w: unknown type %d", ErrInvalidMessage, uint8(m.Type))
 	}
@@ -195,7 +202,7 @@ func (n *Node) Ready() Ready {
 	}
 	if hs := n.hardState(); hs != n.prevHard {
 		rd.HardState = hs
-		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote
+		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote || hs.Cluster != n.prevHard.Cluster
 	}
 	if r.unsavedSnapshot != nil {
 		rd.Snapshot = *r.unsavedSnapshot
@@ -298,6 +305,12 @@ type Status struct {
 	Applied   uint64
 	LastIndex uint64
 	LastTerm  uint64
+	// Cluster is the member's cluster id (0: not known yet).
+	Cluster uint64
+	// ForeignDropped counts the messages refused because they carried
+	// another cluster's id; ForeignCluster is the id the last one carried.
+	ForeignDropped uint64
+	ForeignCluster uint64
 	// Progress is the leader's view of each member (nil unless leading).
 	Progress map[NodeID]ProgressStatus
 }
@@ -317,6 +330,7 @@ func (n *Node) Status() Status {
 		ID: r.id, Role: r.role, Lead: r.lead, Term: r.term, Vote: r.vote,
 		Commit: r.log.committed, Applied: r.log.applied,
 		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(),
+		Cluster: r.cluster, ForeignDropped: r.foreignDropped, ForeignCluster: r.foreignCluster,
 	}
 	if r.role == Leader {
 		s.Progress = make(map[NodeID]ProgressStatus, len(r.prs))
@@ -327,6 +341,10 @@ func (n *Node) Status() Status {
 	}
 	return s
 }
+
+// Cluster returns the member's cluster id (0: not known yet); see
+// Message.Cluster.
+func (n *Node) Cluster() uint64 { return n.r.cluster }
 
 // Members returns the configuration in force.
 func (n *Node) Members() ConfState {

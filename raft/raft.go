@@ -1,7 +1,10 @@
 package raft
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/tabraft/tabraft/raft/quorum"
@@ -17,8 +20,14 @@ type raft struct {
 	term uint64
 	vote NodeID
 	lead NodeID
-	role Role
-	log  raftLog
+	// cluster is this member's cluster id (0: not known yet);
+	// foreignDropped counts messages refused for carrying another, the
+	// last of which was foreignCluster.
+	cluster        uint64
+	foreignDropped uint64
+	foreignCluster uint64
+	role           Role
+	log            raftLog
 
 	// voters decides elections and commitment; learners only replicate.
 	voters   quorum.JointConfig
@@ -110,7 +119,7 @@ func newRaft(c *Config) (*raft, error) {
 	// what it applied was committed.
 	r.log.committed = max(hs.Commit, snap.Meta.Index, r.log.applied)
 	r.log.applying = r.log.applied
-	r.term, r.vote = hs.Term, hs.Vote
+	r.term, r.vote, r.cluster = hs.Term, hs.Vote, hs.Cluster
 	if !snap.IsEmpty() {
 		r.snapshot = &snap
 	}
@@ -153,6 +162,30 @@ func (r *raft) bootstrap(cs ConfState) {
 	r.log.append(Entry{Index: 1, Term: 1, Type: EntryConfChange, Data: cc.Marshal()})
 	r.log.committed = 1
 	r.term = 1
+	r.cluster = foundingClusterID(cs, r.cfg.Rand)
+}
+
+// foundingClusterID is the cluster id a bootstrap gives the new cluster.
+// A lone founder (how tabraft's members found: peer.FoundingVoters) draws
+// it from the core's seeded rand. Several founding members cannot agree on
+// a draw, so they derive it from the founding configuration, which they
+// share: two clusters founded with the same members get the same id (a
+// static configuration refounded after a wipe is not told apart from the
+// old cluster; give such a cluster durable storage).
+func foundingClusterID(cs ConfState, rnd *rand.Rand) uint64 {
+	if len(cs.Voters) == 1 && len(cs.Learners) == 0 {
+		return NewClusterID(rnd)
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	for _, ids := range [...][]NodeID{cs.Voters, cs.Learners} {
+		for _, id := range ids {
+			binary.LittleEndian.PutUint64(b[:], uint64(id))
+			h.Write(b[:])
+		}
+		h.Write([]byte{0xff})
+	}
+	return 1 + h.Sum64()%MaxClusterID
 }
 
 // applyConfState installs a configuration.
@@ -223,6 +256,7 @@ func (r *raft) AckedIndex(id quorum.ID) (uint64, bool) {
 
 func (r *raft) send(m Message) {
 	m.From = r.id
+	m.Cluster = r.cluster
 	if m.Term == 0 && !termless(m.Type) {
 		m.Term = r.term
 	}
@@ -656,18 +690,30 @@ func (r *raft) stepFollower(m Message) error {
 	case MsgSnap:
 		r.electionElapsed = 0
 		r.lead = m.From
+		r.adoptCluster(m.Cluster)
 		return r.handleSnapshot(m)
 	case MsgApp:
 		r.electionElapsed = 0
 		r.lead = m.From
+		r.adoptCluster(m.Cluster)
 		return r.handleAppend(m)
 	case MsgHeartbeat:
 		r.electionElapsed = 0
 		r.lead = m.From
+		r.adoptCluster(m.Cluster)
 		r.log.commitTo(min(m.Commit, r.log.lastIndex()))
 		r.send(Message{Type: MsgHeartbeatResp, To: m.From, Context: m.Context})
 	}
 	return nil
+}
+
+// adoptCluster makes a member that knows no cluster id yet (new, wiped, or
+// of an older build) take that of the leader it now follows. Once known,
+// the id never changes: Node.Step refuses messages of other ids first.
+func (r *raft) adoptCluster(id uint64) {
+	if r.cluster == 0 {
+		r.cluster = id
+	}
 }
 
 func (r *raft) handleAppend(m Message) error {
@@ -947,6 +993,14 @@ func (r *raft) afterAdvance() {
 
 // termless reports whether t travels without a term: requests a follower
 // forwards to its leader.
+// MaxClusterID bounds the ids NewClusterID draws: below 2^53, so that an id
+// survives a JavaScript number (the browser API reports it) and takes at
+// most 8 bytes as a varint on the wire.
+const MaxClusterID = 1<<53 - 1
+
+// NewClusterID draws a cluster id, in [1, MaxClusterID], from rnd.
+func NewClusterID(rnd *rand.Rand) uint64 { return 1 + rnd.Uint64N(MaxClusterID) }
+
 func termless(t MessageType) bool {
 	return t == MsgProp || t == MsgReadIndex || t == MsgTransferLeader
 }

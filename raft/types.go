@@ -42,11 +42,16 @@ type Entry struct {
 func (e *Entry) size() uint64 { return uint64(len(e.Data)) + 24 }
 
 // HardState is what a member must persist before it sends any message of the
-// Ready that carries it: its term, its vote in that term and its commit index.
+// Ready that carries it: its term, its vote in that term, its commit index
+// and the identity of its cluster.
 type HardState struct {
 	Term   uint64
 	Vote   NodeID
 	Commit uint64
+	// Cluster identifies the cluster this member belongs to (0: not known
+	// yet). The founder draws it at bootstrap; a member with none adopts
+	// that of the first leader it accepts. See Message.Cluster.
+	Cluster uint64
 }
 
 // IsEmpty reports whether h is the zero HardState.
@@ -177,6 +182,14 @@ type Message struct {
 	// Chunk carries a piece of a snapshot (MsgSnap) or acknowledges one
 	// (MsgSnapResp: Offset is the number of bytes received so far).
 	Chunk *SnapshotChunk
+	// Cluster is the sender's cluster id (HardState.Cluster), set by the
+	// core on every message it emits. A member that knows its cluster
+	// refuses messages of another non-zero id (ErrForeignCluster): two
+	// clusters whose members meet in one room never mix. A zero id (a
+	// member that knows none yet, or an older build that sends none) is
+	// accepted as before: refusing it would cut older peers off during an
+	// upgrade, at the price of not telling their messages apart.
+	Cluster uint64
 }
 
 // SnapshotChunk is a piece of a snapshot in transfer: Data is Total bytes'

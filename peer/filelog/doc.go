@@ -39,7 +39,7 @@
 // payloads. The two payloads of this package's own (unsigned varints):
 //
 //	segment header   format version (=2), sequence, snapshot index,
-//	                 snapshot term, last index, hard state (term, vote, commit)
+//	                 snapshot term, last index, hard state (term, vote, commit, cluster if not 0)
 //	snapshot marker  index, term, keep (1 byte; 1: keep the entries after
 //	                 index; 0: drop every entry after index)
 //

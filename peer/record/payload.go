@@ -87,7 +87,11 @@ func DecodeEntries(p []byte) ([]raft.Entry, error) {
 func AppendHardState(buf []byte, hs raft.HardState) []byte {
 	buf = binary.AppendUvarint(buf, hs.Term)
 	buf = binary.AppendUvarint(buf, uint64(hs.Vote))
-	return binary.AppendUvarint(buf, hs.Commit)
+	buf = binary.AppendUvarint(buf, hs.Commit)
+	if hs.Cluster != 0 {
+		buf = binary.AppendUvarint(buf, hs.Cluster)
+	}
+	return buf
 }
 
 // DecodeHardState decodes a hard state payload.
@@ -185,9 +189,18 @@ func (d *Decoder) Byte() byte {
 	return v
 }
 
-// HardState reads a hard state (three varints).
+// HardState reads a hard state: three varints, then the cluster id if any
+// bytes are left (a hard state is always last in its payload; one written
+// before cluster ids existed has none and reads as cluster 0). An explicit
+// zero cluster id is refused, so that every hard state has one encoding.
 func (d *Decoder) HardState() raft.HardState {
-	return raft.HardState{Term: d.Uvarint(), Vote: raft.NodeID(d.Uvarint()), Commit: d.Uvarint()}
+	hs := raft.HardState{Term: d.Uvarint(), Vote: raft.NodeID(d.Uvarint()), Commit: d.Uvarint()}
+	if d.err == nil && len(d.b) > 0 {
+		if hs.Cluster = d.Uvarint(); d.err == nil && hs.Cluster == 0 {
+			d.err = errors.New("explicit zero cluster id")
+		}
+	}
+	return hs
 }
 
 // bytes reads a length-prefixed byte string (nil when empty), aliasing

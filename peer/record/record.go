@@ -30,7 +30,8 @@
 //	entries     first index, count (at least 1), then per entry: term,
 //	            type (1 byte), data length, data; the indexes follow from
 //	            the first
-//	hard state  term, vote, commit
+//	hard state  term, vote, commit, then the cluster id if not zero (data
+//	            written before cluster ids has none: cluster 0)
 //	snapshot    index (not 0), term, the configuration as four node lists
 //	            (voters, learners, outgoing voters, learners next: each a
 //	            count and the ids), data length, data

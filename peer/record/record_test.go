@@ -36,6 +36,18 @@ func TestPayloadRoundTrip(t *testing.T) {
 	if got, err := DecodeHardState(AppendHardState(nil, hs)); err != nil || got != hs {
 		t.Fatalf("hard state %+v, %v", got, err)
 	}
+	hs.Cluster = math.MaxUint64
+	if got, err := DecodeHardState(AppendHardState(nil, hs)); err != nil || got != hs {
+		t.Fatalf("hard state with a cluster id %+v, %v", got, err)
+	}
+	// A hard state written before cluster ids (three varints) reads as
+	// cluster 0; an explicit zero id is refused (one encoding per state).
+	if got, err := DecodeHardState([]byte{3, 2, 1}); err != nil || got != (raft.HardState{Term: 3, Vote: 2, Commit: 1}) {
+		t.Fatalf("old hard state: %+v, %v", got, err)
+	}
+	if _, err := DecodeHardState([]byte{3, 2, 1, 0}); err == nil {
+		t.Fatal("explicit zero cluster id accepted")
+	}
 
 	sn := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 9, Term: 8, ConfState: raft.ConfState{
 		Voters: []raft.NodeID{1, math.MaxUint64}, Learners: []raft.NodeID{2}, VotersOutgoing: []raft.NodeID{3, 4}, LearnersNext: []raft.NodeID{4}}}, Data: []byte("x")}

@@ -186,7 +186,8 @@ func testRoundTrip(t *testing.T, h *Harness) {
 		{Entries: []raft.Entry{{Index: 4, Term: 1, Type: raft.EntryConfChange, Data: []byte{0, 1, 2, 255}}, {Index: 5, Term: 1}}, MustSync: true},
 		{HardState: raft.HardState{Term: 1, Vote: 2, Commit: 5}},
 		{Entries: Entries(6, 9, 1), HardState: raft.HardState{Term: 1, Vote: 2, Commit: 7}, MustSync: true},
-		{Entries: Entries(10, 10, 2), HardState: raft.HardState{Term: 2, Commit: 9}, MustSync: true},
+		// The cluster id is part of the hard state, up to 2^53-1.
+		{Entries: Entries(10, 10, 2), HardState: raft.HardState{Term: 2, Commit: 9, Cluster: 1<<53 - 1}, MustSync: true},
 	} {
 		f.save(rd)
 		f.check(fmt.Sprintf("save #%d", i))

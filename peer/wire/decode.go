@@ -33,6 +33,7 @@ type Decoder struct {
 	active      bool
 	id          uint32
 	next, count uint16
+	version     byte
 	buf         []byte
 
 	// Later fragments of a message already rejected are skipped quietly.
@@ -113,8 +114,9 @@ func (d *Decoder) Feed(frag []byte) (raft.Message, bool, error) {
 	if len(frag) < singleHeaderLen {
 		return raft.Message{}, false, d.reject(ReasonMalformed, "fragment of %d bytes", len(frag))
 	}
-	if frag[0] != Version {
-		return raft.Message{}, false, d.reject(ReasonVersion, "version %d, want %d", frag[0], Version)
+	version := frag[0]
+	if version < VersionMin || version > Version {
+		return raft.Message{}, false, d.reject(ReasonVersion, "version %d, want %d to %d", version, VersionMin, Version)
 	}
 	flags := frag[1]
 	if flags&^knownFlags != 0 {
@@ -128,7 +130,7 @@ func (d *Decoder) Feed(frag []byte) (raft.Message, bool, error) {
 		if limit := d.lim.maxBody(); len(frag)-singleHeaderLen > limit {
 			return raft.Message{}, false, d.reject(ReasonTooLarge, "message of %d bytes, limit %d", len(frag)-singleHeaderLen, limit)
 		}
-		return d.decode(frag[singleHeaderLen:], false)
+		return d.decode(frag[singleHeaderLen:], false, version)
 	}
 	if len(frag) < multiHeaderLen {
 		return raft.Message{}, false, d.reject(ReasonMalformed, "split fragment of %d bytes", len(frag))
@@ -148,7 +150,7 @@ func (d *Decoder) Feed(frag []byte) (raft.Message, bool, error) {
 			d.skip(id)
 			return raft.Message{}, false, d.reject(ReasonTooLarge, "message %d: %d fragments, limit %d", id, count, d.lim.MaxFragments)
 		}
-		d.active, d.id, d.next, d.count = true, id, 1, count
+		d.active, d.id, d.next, d.count, d.version = true, id, 1, count, version
 		// Grow with the data received rather than trust count up front.
 		d.buf = append(make([]byte, 0, 2*len(part)), part...)
 		return raft.Message{}, false, nil
@@ -160,7 +162,7 @@ func (d *Decoder) Feed(frag []byte) (raft.Message, bool, error) {
 		}
 		return raft.Message{}, false, nil
 	}
-	if !d.active || id != d.id || index != d.next || count != d.count {
+	if !d.active || id != d.id || index != d.next || count != d.count || version != d.version {
 		want := "no message in progress"
 		if d.active {
 			want = fmt.Sprintf("want message %d fragment %d of %d", d.id, d.next, d.count)
@@ -185,7 +187,7 @@ func (d *Decoder) Feed(frag []byte) (raft.Message, bool, error) {
 	}
 	body := d.buf
 	d.active, d.buf = false, nil
-	return d.decode(body, true)
+	return d.decode(body, true, d.version)
 }
 
 func (d *Decoder) skip(id uint32) { d.skipping, d.skipID = true, id }
@@ -193,8 +195,8 @@ func (d *Decoder) skip(id uint32) { d.skipping, d.skipID = true, id }
 // decode decodes a whole message body. owned tells whether body is the
 // Decoder's to hand out (byte fields may alias it) or the caller's (they are
 // copied).
-func (d *Decoder) decode(body []byte, owned bool) (raft.Message, bool, error) {
-	m, raw, err := d.decodeBody(body, owned)
+func (d *Decoder) decode(body []byte, owned bool, version byte) (raft.Message, bool, error) {
+	m, raw, err := d.decodeBody(body, owned, version)
 	if err != nil {
 		return raft.Message{}, false, d.rejectErr(err)
 	}
@@ -204,7 +206,7 @@ func (d *Decoder) decode(body []byte, owned bool) (raft.Message, bool, error) {
 }
 
 // decodeBody parses a body; raw is its size with the payload decompressed.
-func (d *Decoder) decodeBody(body []byte, owned bool) (m raft.Message, raw int, err error) {
+func (d *Decoder) decodeBody(body []byte, owned bool, version byte) (m raft.Message, raw int, err error) {
 	r := reader{b: body, owned: owned}
 	wt := r.byte("type")
 	mask := r.uvarint("field mask")
@@ -215,8 +217,12 @@ func (d *Decoder) decodeBody(body []byte, owned bool) (m raft.Message, raw int, 
 	if !ok {
 		return m, 0, fmt.Errorf("%w: wire type %d", ErrUnknownType, wt)
 	}
-	if mask&^knownFields != 0 {
-		return m, 0, fmt.Errorf("%w: unknown field bits %#x", ErrMalformed, mask&^knownFields)
+	known := knownFields
+	if version == 1 {
+		known = knownFieldsV1
+	}
+	if mask&^known != 0 {
+		return m, 0, fmt.Errorf("%w: unknown field bits %#x", ErrMalformed, mask&^known)
 	}
 	m.Type = t
 	field := func(bit uint64, name string) uint64 {
@@ -234,6 +240,7 @@ func (d *Decoder) decodeBody(body []byte, owned bool) (m raft.Message, raw int, 
 	m.Reject = mask&fReject != 0
 	m.RejectHint = field(fRejectHint, "reject hint")
 	m.HintTerm = field(fHintTerm, "hint term")
+	m.Cluster = field(fCluster, "cluster")
 	if mask&fContext != 0 {
 		m.Context = r.bytes("context")
 	}

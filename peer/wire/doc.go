@@ -26,9 +26,9 @@
 // queue filled in event order in the browser). Fragments fed out of order
 // are rejected with ErrSequence, never silently misassembled.
 //
-// # Format, version 1
+// # Format, version 2
 //
-// Every fragment starts with the version byte (1) and a flags byte. A
+// Every fragment starts with the version byte (2) and a flags byte. A
 // message whose body fits in one fragment travels as
 //
 //	version  flags=0  body
@@ -53,8 +53,10 @@
 // local types such as MsgHup have none and are refused by the Encoder), and
 // fields is a bit set saying which values follow, in this order: From, To,
 // Term, LogTerm, Index, Commit, Reject (the bit alone), RejectHint, HintTerm
-// (each a uvarint), Context (uvarint length and bytes), Entries, Chunk. Zero
-// values are left out, so a heartbeat is 10 bytes on the wire. If Entries or
+// (each a uvarint), Context (uvarint length and bytes), Entries, Chunk,
+// Cluster (bit 12; a uvarint, written after HintTerm and before Context). Zero
+// values are left out, so a heartbeat is 10 bytes on the wire (18 with a
+// cluster id, which takes up to 8 bytes: ids are below 2^53). If Entries or
 // Chunk is present, the codec byte and the payload follow, up to the end of
 // the body: codec 0 is the payload as is; codec 1 is the payload's length
 // (uvarint) and one zstd frame whose header records that same length.
@@ -68,6 +70,13 @@
 // non-nil. Unknown flag or field bits, unknown codecs, type numbers missing
 // from the tables and trailing bytes are errors: a format change takes a new
 // version.
+//
+// Version 1 is version 2 without the Cluster field (its bit is unknown
+// there). The Decoder reads both, a version 1 message as one of cluster 0
+// (which raft accepts from any cluster, for compatibility); the fragments of
+// one split message must share their version. The Encoder writes version 2
+// only, which a version 1 Decoder rejects: members of both builds cannot
+// talk (tabs of one page load the same build).
 //
 // # Compression
 //

@@ -169,6 +169,7 @@ func (e *Encoder) encodeBody(m raft.Message) (body []byte, rawSize int, compress
 	set(fContext, len(m.Context) > 0)
 	set(fEntries, len(m.Entries) > 0)
 	set(fChunk, m.Chunk != nil)
+	set(fCluster, m.Cluster != 0)
 
 	b := append(e.body[:0], wt)
 	b = binary.AppendUvarint(b, mask)
@@ -178,6 +179,7 @@ func (e *Encoder) encodeBody(m raft.Message) (body []byte, rawSize int, compress
 	}{
 		{fFrom, uint64(m.From)}, {fTo, uint64(m.To)}, {fTerm, m.Term}, {fLogTerm, m.LogTerm},
 		{fIndex, m.Index}, {fCommit, m.Commit}, {fRejectHint, m.RejectHint}, {fHintTerm, m.HintTerm},
+		{fCluster, m.Cluster},
 	} {
 		if mask&f.bit != 0 {
 			b = binary.AppendUvarint(b, f.v)

@@ -40,6 +40,6 @@ func Example() {
 	fmt.Println(dec.Stats().Snapshot().Rejected[wire.ReasonVersion])
 	// Output:
 	// MsgApp 1→2 term=3 logterm=3 index=9 commit=9 entries=1 reject=false
-	// wire: version 9, want 1: unknown wire version
+	// wire: version 9, want 1 to 2: unknown wire version
 	// 1
 }

@@ -42,7 +42,7 @@ func uv(v uint64) []byte { return binary.AppendUvarint(nil, v) }
 
 func TestRejectUnknownVersion(t *testing.T) {
 	d := newDecoder(t, Options{})
-	for _, v := range []byte{0, 2, 0x80, 255} {
+	for _, v := range []byte{0, Version + 1, 0x80, 255} {
 		mustReject(t, d, []byte{v, 0, 8, 0}, ErrUnknownVersion)
 		mustReject(t, d, []byte{v, flagSplit, 0, 0, 0, 1, 0, 0, 0, 2, 8}, ErrUnknownVersion)
 	}
@@ -332,5 +332,53 @@ func TestDecompressionBomb(t *testing.T) {
 	m, done, err := d.Feed(msgApp(uint64(len(ok)), okFrame))
 	if err != nil || !done || len(m.Entries) != 1 || len(m.Entries[0].Data) != 100 {
 		t.Fatalf("honest frame: %v %v %v", m, done, err)
+	}
+}
+
+// TestVersions: a frame of version 1 (no cluster field) still decodes, as
+// a message of cluster 0; the cluster field bit is malformed in version 1;
+// a message with a cluster id round-trips in the current version.
+func TestVersions(t *testing.T) {
+	d := newDecoder(t, Options{})
+	// A MsgHeartbeat from 1 to 2 in term 3, as version 1 wrote it.
+	old := []byte{1, 0, 8, byte(fFrom | fTo | fTerm), 1, 2, 3}
+	m, ok, err := d.Feed(old)
+	if err != nil || !ok || m.Type != raft.MsgHeartbeat || m.From != 1 || m.To != 2 || m.Term != 3 || m.Cluster != 0 {
+		t.Fatalf("version 1 heartbeat: %+v, %v, %v", m, ok, err)
+	}
+	withCluster := append([]byte{1, 0, 8}, uv(fFrom|fCluster)...)
+	withCluster = append(withCluster, 1, 7)
+	mustReject(t, d, withCluster, ErrMalformed)
+	withCluster[0] = Version
+	if m, ok, err := d.Feed(withCluster); err != nil || !ok || m.Cluster != 7 {
+		t.Fatalf("version %d heartbeat with cluster 7: %+v, %v, %v", Version, m, ok, err)
+	}
+
+	e, err := NewEncoder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 40000) // incompressible: several fragments
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rnd.Uint32())
+	}
+	in := raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 5, Cluster: raft.MaxClusterID,
+		Entries: []raft.Entry{{Index: 1, Term: 5, Data: data}}}
+	frags, err := e.Encode(in)
+	if err != nil || len(frags) < 2 {
+		t.Fatalf("encode: %d fragments, %v", len(frags), err)
+	}
+	for i, f := range frags {
+		if f[0] != Version {
+			t.Fatalf("fragment %d has version %d", i, f[0])
+		}
+		m, ok, err := d.Feed(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && (m.Cluster != in.Cluster || len(m.Entries) != 1) {
+			t.Fatalf("decoded %+v", m)
+		}
 	}
 }

@@ -7,10 +7,14 @@ import (
 	"github.com/tabraft/tabraft/raft"
 )
 
-// Version is the wire format version this package writes and the only one it
-// reads. Every fragment starts with it; a fragment of another version is
+// Version is the wire format version this package writes. Every fragment
+// starts with it. The Decoder also reads version 1 (VersionMin), which is
+// version 2 without the Cluster field; a fragment of any other version is
 // rejected with ErrUnknownVersion.
-const Version byte = 1
+const Version byte = 2
+
+// VersionMin is the oldest wire format version the Decoder reads.
+const VersionMin byte = 1
 
 // MaxFragmentSize is the largest fragment Encode returns: 16 KiB, the message
 // size every WebRTC implementation delivers whole.
@@ -46,7 +50,9 @@ const (
 	fContext
 	fEntries
 	fChunk
-	knownFields = fChunk<<1 - 1
+	fCluster      // version 2 on
+	knownFieldsV1 = fChunk<<1 - 1
+	knownFields   = fCluster<<1 - 1
 )
 
 // wireTypes is the stable table of message type numbers on the wire. Numbers

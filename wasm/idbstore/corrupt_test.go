@@ -87,7 +87,7 @@ func TestCorruptRecords(t *testing.T) {
 		{"flipped byte in snapshot", flip(storeMeta, keySnap, 3), "snapshot"},
 		{"truncated snapshot", cut(storeMeta, keySnap, 9), "snapshot"},
 		{"snapshot data longer than the record", resealed(storeMeta, keySnap, func(b []byte) []byte { return b[:len(b)-2] }), "cut short"},
-		{"trailing bytes in hard state", resealed(storeMeta, keyHard, func(b []byte) []byte { return append(b, 0) }), "unexpected bytes"},
+		{"trailing bytes in hard state", resealed(storeMeta, keyHard, func(b []byte) []byte { return append(b, 7, 0) }), "unexpected bytes"},
 		{"huge entry count", resealed(storeLog, uint64(13), func(p []byte) []byte {
 			return append([]byte{13, 0xff, 0xff, 0xff, 0xff, 0x0f}, p[2:]...)
 		}), "does not fit"},
